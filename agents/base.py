@@ -1,0 +1,56 @@
+"""The one interface every search algorithm implements.
+
+An agent receives a configured DesignProblem and the Evaluator (the shared logging layer) and
+searches until the evaluator raises BudgetExhausted or the agent is done.  It never calls the cost
+model directly.  ``faces`` says which face of the problem it searches: "sequential" (step-by-step
+edits: RL, MCTS, random walk) or "parameter" (knobs: Bayesian, evolutionary, random search).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from archgym.errors import ArchGymError
+from archgym.evaluator import Evaluator
+from archgym.problem import DesignProblem
+
+
+@dataclass
+class AgentConfig:
+    """Fields common to all agents (subclass configs add their hyperparameters)."""
+
+
+class Agent(ABC):
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    config_class: ClassVar[type] = AgentConfig
+    #: faces this agent can search, in order of preference
+    faces: ClassVar[tuple[str, ...]] = ("sequential",)
+    multi_objective: ClassVar[bool] = False
+
+    def __init__(self, config: AgentConfig, seed: int = 0):
+        self.config = config
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+
+    def face_for(self, problem: DesignProblem) -> str:
+        """The face used on this problem; a clear error when the problem offers none of ours."""
+        available = {
+            "sequential": problem.has_sequential_face,
+            "parameter": problem.has_parameter_face,
+        }
+        for face in self.faces:
+            if available[face]:
+                return face
+        raise ArchGymError(
+            f"agent '{self.name}' needs the {' or '.join(self.faces)} face, which env '{problem.name}' "
+            f"does not offer (it offers: {', '.join(f for f, ok in available.items() if ok) or 'none'})"
+        )
+
+    @abstractmethod
+    def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
+        """Search until the budget is used (BudgetExhausted propagates) or the agent is done."""

@@ -1,0 +1,117 @@
+"""Population-based agents on the parameter face: a genetic algorithm and ant-colony optimization.
+
+Both work on knob indices of the env's DesignSpace (``space.nvec``), decode each individual to a
+legal design and score it through the Evaluator.  Infeasible or failed designs get cost +inf, so
+selection discards them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from archgym.agents.base import Agent, AgentConfig
+from archgym.evaluator import Evaluator
+from archgym.problem import DesignProblem
+
+
+@dataclass
+class GAConfig(AgentConfig):
+    population_size: int = 32
+    crossover_rate: float = 0.9
+    mutation_rate: float | None = None  # per gene; default 1 / number of genes
+    tournament_size: int = 3
+    elite: int = 2
+
+
+class GeneticAlgorithm(Agent):
+    name = "ga"
+    description = "genetic algorithm: tournament selection, uniform crossover, per-gene mutation, elitism"
+    config_class = GAConfig
+    faces = ("parameter",)
+
+    def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
+        self.face_for(problem)
+        c = self.config
+        space = problem.space()
+        nvec = space.nvec
+        genes = len(nvec)
+        mutation = c.mutation_rate if c.mutation_rate is not None else 1.0 / max(1, genes)
+        rng = self.rng
+
+        def score(ind: np.ndarray) -> float:
+            ev = evaluator.evaluate(problem.decode(space.from_indices(ind)))
+            return ev.cost if ev.feasible else math.inf
+
+        pop = np.stack([rng.integers(nvec) for _ in range(c.population_size)])
+        fitness = np.array([score(ind) for ind in pop])
+        while True:
+            order = np.argsort(fitness, kind="stable")
+            children = [pop[i].copy() for i in order[: c.elite]]
+            child_fitness = [fitness[i] for i in order[: c.elite]]
+            while len(children) < c.population_size:
+                a, b = self._tournament(fitness), self._tournament(fitness)
+                child = pop[a].copy()
+                if rng.random() < c.crossover_rate:
+                    take = rng.random(genes) < 0.5
+                    child[take] = pop[b][take]
+                flip = rng.random(genes) < mutation
+                child[flip] = rng.integers(nvec[flip])
+                children.append(child)
+                child_fitness.append(score(child))
+            pop, fitness = np.stack(children), np.array(child_fitness)
+
+    def _tournament(self, fitness: np.ndarray) -> int:
+        contenders = self.rng.integers(len(fitness), size=self.config.tournament_size)
+        return int(contenders[np.argmin(fitness[contenders])])
+
+
+@dataclass
+class ACOConfig(AgentConfig):
+    ants: int = 16
+    evaporation: float = 0.1
+    alpha: float = 1.0  # pheromone exponent
+    elite_ants: int = 4  # ants that deposit pheromone each generation
+    initial_pheromone: float = 1.0
+
+
+class AntColony(Agent):
+    """Ant-colony optimization over knob choices, as ArchGym's ACO agent.
+
+    Each knob keeps a pheromone level per choice; an ant picks each knob's choice with probability
+    proportional to pheromone^alpha.  After a generation, pheromone evaporates by ``evaporation``
+    and the ``elite_ants`` best ants deposit on their choices in proportion to their rank.
+    """
+
+    name = "aco"
+    description = "ant-colony optimization over knob choices (ArchGym's ACO)"
+    config_class = ACOConfig
+    faces = ("parameter",)
+
+    def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
+        self.face_for(problem)
+        c = self.config
+        space = problem.space()
+        tau = [np.full(k, c.initial_pheromone) for k in space.nvec]
+        while True:
+            ants, costs = [], []
+            for _ in range(c.ants):
+                ind = np.array([self.rng.choice(len(t), p=_normalize(t**c.alpha)) for t in tau])
+                ev = evaluator.evaluate(problem.decode(space.from_indices(ind)))
+                ants.append(ind)
+                costs.append(ev.cost if ev.feasible else math.inf)
+            for t in tau:
+                t *= 1.0 - c.evaporation
+            order = np.argsort(costs, kind="stable")[: c.elite_ants]
+            for rank, a in enumerate(order):
+                if not math.isfinite(costs[a]):
+                    break
+                for knob, choice in enumerate(ants[a]):
+                    tau[knob][choice] += (c.elite_ants - rank) / c.elite_ants
+
+
+def _normalize(w: np.ndarray) -> np.ndarray:
+    s = w.sum()
+    return w / s if s > 0 else np.full(len(w), 1.0 / len(w))

@@ -1,0 +1,173 @@
+"""Optuna-based agents on the parameter face: TPE, GP (Bayesian), CMA-ES, NSGA-II.
+
+Each agent drives an optuna study with the ask-and-tell interface: ask a trial over the env's
+DesignSpace distributions, decode it to a design, evaluate it through the Evaluator, tell the
+cost.  ``storage`` takes any optuna storage URL (``sqlite:///study.db``, PostgreSQL, ...), so
+several processes or machines can share one study and optuna-dashboard can open it.
+
+Infeasible designs are told as a penalty (twice the worst feasible cost seen so far), failed
+evaluations as FAIL trials, so the samplers learn to avoid both.  NSGA-II (and TPE with
+``multi_objective=true``, i.e. MOTPE) minimize the env's ``objective_names`` jointly and the
+Evaluator keeps every feasible record, from which the Pareto front is computed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from archgym.agents.base import Agent, AgentConfig
+from archgym.evaluator import Evaluator
+from archgym.problem import DesignProblem
+
+
+@dataclass
+class OptunaConfig(AgentConfig):
+    storage: str | None = None  # optuna storage URL; None = in memory
+    study_name: str | None = None  # default: <env>-<agent>-s<seed>
+    multi_objective: bool = False  # minimize the env's objective_names jointly
+
+
+@dataclass
+class TPEConfig(OptunaConfig):
+    n_startup_trials: int = 10
+    n_ei_candidates: int = 24
+    multivariate: bool = True
+
+
+@dataclass
+class GPConfig(OptunaConfig):
+    n_startup_trials: int = 10
+
+
+@dataclass
+class CMAESConfig(OptunaConfig):
+    sigma0: float | None = None
+    popsize: int | None = None
+    n_startup_trials: int = 1
+
+
+@dataclass
+class NSGA2Config(OptunaConfig):
+    population_size: int = 32
+    mutation_prob: float | None = None
+    crossover_prob: float = 0.9
+    multi_objective: bool = True
+
+
+class OptunaAgent(Agent):
+    faces = ("parameter",)
+    sampler_name: ClassVar[str] = ""
+
+    def make_sampler(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.face_for(problem)
+        space = problem.space()
+        distributions = space.optuna_distributions()
+        multi = bool(self.config.multi_objective)
+        directions = ["minimize"] * (len(problem.objective_names) if multi else 1)
+        study = optuna.create_study(
+            storage=self.config.storage,
+            study_name=self.config.study_name or f"{problem.name}-{self.name}-s{self.seed}",
+            sampler=self.make_sampler(),
+            directions=directions,
+            load_if_exists=True,
+        )
+        worst = None
+        while True:
+            trial = study.ask(distributions)
+            design = problem.decode(trial.params)
+            evaluation = evaluator.evaluate(design)
+            if evaluation.failed:
+                study.tell(trial, state=TrialState.FAIL)
+                continue
+            values: Any
+            if evaluation.feasible:
+                values = problem.objectives(evaluation) if multi else evaluation.cost
+                worst = values if worst is None else _elementwise(max, worst, values)
+            else:
+                values = _penalty(worst, len(directions))
+            trial.set_user_attr("feasible", evaluation.feasible)
+            study.tell(trial, values)
+
+
+def _elementwise(op, a, b):
+    if isinstance(a, tuple):
+        return tuple(op(x, y) for x, y in zip(a, b))
+    return op(a, b)
+
+
+def _penalty(worst, k: int):
+    if worst is None:
+        return tuple([1e12] * k) if k > 1 else 1e12
+    if isinstance(worst, tuple):
+        return tuple(2 * abs(w) + 1 if math.isfinite(w) else 1e12 for w in worst)
+    return 2 * abs(worst) + 1
+
+
+class TPEAgent(OptunaAgent):
+    name = "tpe"
+    description = "optuna TPE (MOTPE with multi_objective=true)"
+    config_class = TPEConfig
+
+    def make_sampler(self):
+        import optuna
+
+        c = self.config
+        return optuna.samplers.TPESampler(
+            seed=self.seed,
+            n_startup_trials=c.n_startup_trials,
+            n_ei_candidates=c.n_ei_candidates,
+            multivariate=c.multivariate,
+        )
+
+
+class GPAgent(OptunaAgent):
+    name = "gp"
+    description = "optuna Gaussian-process Bayesian optimization"
+    config_class = GPConfig
+
+    def make_sampler(self):
+        import optuna
+
+        return optuna.samplers.GPSampler(seed=self.seed, n_startup_trials=self.config.n_startup_trials)
+
+
+class CMAESAgent(OptunaAgent):
+    name = "cmaes"
+    description = "optuna CMA-ES"
+    config_class = CMAESConfig
+
+    def make_sampler(self):
+        import optuna
+
+        c = self.config
+        return optuna.samplers.CmaEsSampler(
+            seed=self.seed, sigma0=c.sigma0, popsize=c.popsize, n_startup_trials=c.n_startup_trials,
+            warn_independent_sampling=False,
+        )
+
+
+class NSGA2Agent(OptunaAgent):
+    name = "nsga2"
+    description = "optuna NSGA-II, multi-objective (Pareto front of the env's objectives)"
+    config_class = NSGA2Config
+    multi_objective = True
+
+    def make_sampler(self):
+        import optuna
+
+        c = self.config
+        return optuna.samplers.NSGAIISampler(
+            seed=self.seed,
+            population_size=c.population_size,
+            mutation_prob=c.mutation_prob,
+            crossover_prob=c.crossover_prob,
+        )

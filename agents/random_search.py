@@ -1,0 +1,57 @@
+"""Random search (parameter face) and random walk (sequential face): the baselines every
+search algorithm must beat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from archgym.agents.base import Agent, AgentConfig
+from archgym.evaluator import Evaluator
+from archgym.problem import DesignProblem
+
+
+@dataclass
+class RandomWalkConfig(AgentConfig):
+    episode_length: int = 64  # edits before restarting from the initial design
+
+
+class RandomWalk(Agent):
+    name = "random_walk"
+    description = "uniformly random legal edits, restarting every episode_length steps"
+    config_class = RandomWalkConfig
+    faces = ("sequential",)
+
+    def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
+        while True:
+            design = problem.initial_design(self.rng)
+            evaluator.evaluate(design)
+            for _ in range(self.config.episode_length):
+                mask = problem.action_mask(design)
+                if not mask.any():
+                    break
+                action = int(self.rng.choice(np.flatnonzero(mask)))
+                candidate = problem.apply_action(design, action)
+                if evaluator.evaluate(candidate).feasible:
+                    design = candidate
+
+
+@dataclass
+class RandomSearchConfig(AgentConfig):
+    pass
+
+
+class RandomSearch(Agent):
+    name = "random"
+    description = "uniform random points of the parameter face (random walk where there is none)"
+    config_class = RandomSearchConfig
+    faces = ("parameter", "sequential")
+
+    def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
+        if self.face_for(problem) == "sequential":
+            RandomWalk(RandomWalkConfig(), seed=self.seed).search(problem, evaluator)
+            return
+        space = problem.space()
+        while True:
+            evaluator.evaluate(problem.decode(space.sample(self.rng)))

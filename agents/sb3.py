@@ -1,0 +1,170 @@
+"""Reinforcement-learning agents from stable-baselines3 / sb3-contrib.
+
+On the sequential face the env is ``archgym.envs.base.DesignEnv`` (each step = one edit = one
+logged evaluation); ``ppo`` and ``maskable_ppo`` use sb3-contrib's MaskablePPO with the env's
+``action_masks()``, ``dqn`` and ``a2c`` the plain algorithms (an invalid action is a no-op with a
+small penalty).  On the parameter face (families without edits) the env is ``ParameterEnv``: one
+step picks a whole configuration (ArchGym's setting).  Training stops when the Evaluator's budget
+is used.  torch runs single-threaded: for small MLP policies it is several times faster than
+torch's default thread count on this class of machine (and it keeps runs deterministic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from archgym.agents.base import Agent, AgentConfig
+from archgym.evaluator import Evaluator
+from archgym.problem import DesignProblem
+
+
+@dataclass
+class SB3Config(AgentConfig):
+    learning_rate: float = 3e-4
+    gamma: float = 0.99
+    net_arch: list[int] = field(default_factory=lambda: [64, 64])
+    n_envs: int = 1
+    episode_length: int | None = None  # default: the env's episode_length
+    torch_threads: int = 1
+
+
+@dataclass
+class PPOConfig(SB3Config):
+    n_steps: int = 128
+    batch_size: int = 64
+    n_epochs: int = 4
+    ent_coef: float = 0.01
+    clip_range: float = 0.2
+    gae_lambda: float = 0.95
+
+
+@dataclass
+class A2CConfig(SB3Config):
+    n_steps: int = 8
+    ent_coef: float = 0.01
+    learning_rate: float = 7e-4
+
+
+@dataclass
+class DQNConfig(SB3Config):
+    buffer_size: int = 20000
+    learning_starts: int = 100
+    batch_size: int = 64
+    exploration_fraction: float = 0.3
+    target_update_interval: int = 250
+    train_freq: int = 4
+    learning_rate: float = 1e-3
+
+
+class SB3Agent(Agent):
+    faces = ("sequential", "parameter")
+    algorithm: ClassVar[str] = ""
+    masked: ClassVar[bool] = False
+
+    def algorithm_kwargs(self) -> dict[str, Any]:
+        c = self.config
+        return {"learning_rate": c.learning_rate, "gamma": c.gamma}
+
+    def algorithm_class(self):
+        import stable_baselines3 as sb3
+
+        return getattr(sb3, self.algorithm)
+
+    def make_env(self, problem: DesignProblem, evaluator: Evaluator, face: str):
+        from archgym.envs.base import DesignEnv, ParameterEnv
+
+        if face == "sequential":
+            return DesignEnv(problem, evaluator, episode_length=self.config.episode_length)
+        return ParameterEnv(problem, evaluator)
+
+    def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
+        import torch
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        face = self.face_for(problem)
+        torch.set_num_threads(max(1, int(self.config.torch_threads)))
+        envs = [lambda: self.make_env(problem, evaluator, face) for _ in range(max(1, self.config.n_envs))]
+        vec_env = DummyVecEnv(envs)
+        algo = self.algorithm_class()
+        if self.masked and face != "sequential":
+            algo = _plain_ppo()
+        model = algo(
+            "MlpPolicy",
+            vec_env,
+            seed=self.seed,
+            verbose=0,
+            device="cpu",
+            policy_kwargs={"net_arch": list(self.config.net_arch)},
+            **self.algorithm_kwargs(),
+        )
+        remaining = evaluator.remaining or 10**6
+        # every step evaluates one design, so the budget ends learning (BudgetExhausted)
+        model.learn(total_timesteps=2 * remaining + 1024)
+
+
+def _plain_ppo():
+    from stable_baselines3 import PPO
+
+    return PPO
+
+
+class PPOAgent(SB3Agent):
+    name = "ppo"
+    description = "PPO (MaskablePPO with action masks on the sequential face)"
+    config_class = PPOConfig
+    masked = True
+
+    def algorithm_class(self):
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+
+    def algorithm_kwargs(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            **super().algorithm_kwargs(),
+            "n_steps": c.n_steps,
+            "batch_size": c.batch_size,
+            "n_epochs": c.n_epochs,
+            "ent_coef": c.ent_coef,
+            "clip_range": c.clip_range,
+            "gae_lambda": c.gae_lambda,
+        }
+
+
+class MaskablePPOAgent(PPOAgent):
+    name = "maskable_ppo"
+    description = "sb3-contrib MaskablePPO (sequential face only)"
+    faces = ("sequential",)
+
+
+class A2CAgent(SB3Agent):
+    name = "a2c"
+    description = "stable-baselines3 A2C"
+    config_class = A2CConfig
+    algorithm = "A2C"
+
+    def algorithm_kwargs(self) -> dict[str, Any]:
+        c = self.config
+        return {**super().algorithm_kwargs(), "n_steps": c.n_steps, "ent_coef": c.ent_coef}
+
+
+class DQNAgent(SB3Agent):
+    name = "dqn"
+    description = "stable-baselines3 DQN (sequential face: needs a Discrete action space)"
+    config_class = DQNConfig
+    algorithm = "DQN"
+    faces = ("sequential",)
+
+    def algorithm_kwargs(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            **super().algorithm_kwargs(),
+            "buffer_size": c.buffer_size,
+            "learning_starts": c.learning_starts,
+            "batch_size": c.batch_size,
+            "exploration_fraction": c.exploration_fraction,
+            "target_update_interval": c.target_update_interval,
+            "train_freq": c.train_freq,
+        }

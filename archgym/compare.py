@@ -1,0 +1,129 @@
+"""``python -m archgym.compare env=<env> agents=[ppo,tpe,ga,random] seeds=5 budget=N [out_dir=DIR]``
+
+Runs every (agent, seed) pair with the same env config and evaluation budget, on a local process
+pool using every core (or on Ray with ``executor=ray``), all logging into one store
+(``DIR/log.db``).  A finished run (its ``summary.json`` says so) is not run again, so an interrupted
+comparison resumes where it stopped; an unfinished one resumes from its log.  Writes
+``DIR/report.md`` with the table, ``DIR/results.csv`` and PNG plots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from archgym.config import register_configs, user_errors
+from archgym.errors import ConfigError
+from archgym.logs import LogStore, default_url
+from archgym.runner import RunSpec, execute
+
+
+def run_job(spec: RunSpec) -> dict[str, Any]:
+    """One grid cell; runs in a worker process."""
+    import torch
+
+    torch.set_num_threads(1)
+    summary_path = Path(spec.out_dir) / "summary.json"
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        if summary.get("status") == "finished" and summary.get("budget") == spec.budget:
+            return summary
+    return execute(spec)
+
+
+def grid(env: str, env_config: dict, agents: list[str], seeds: int, budget: int | None, out_dir: Path,
+         agent_config: dict[str, dict]) -> list[RunSpec]:
+    log = default_url(out_dir)
+    return [
+        RunSpec(
+            env=env,
+            agent=agent,
+            env_config=env_config,
+            agent_config=dict(agent_config.get(agent, {})),
+            budget=budget,
+            seed=seed,
+            out_dir=str(out_dir / "runs" / f"{agent}-s{seed}"),
+            log=log,
+            resume=True,
+            progress=False,
+            verify=False,
+        )
+        for agent in agents
+        for seed in range(seeds)
+    ]
+
+
+def run_grid(specs: list[RunSpec], executor: str = "local", jobs: int | None = None, progress: bool = True):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(specs), desc="runs", unit="run", disable=not progress, file=sys.stderr)
+    results: list[dict[str, Any]] = []
+    if executor == "ray":
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("executor", "ray is not installed (pip install 'archgym[ray]')") from None
+        ray.init(ignore_reinit_error=True, num_cpus=jobs or os.cpu_count(), log_to_driver=False)
+        remote = ray.remote(num_cpus=1)(run_job)
+        pending = [remote.remote(s) for s in specs]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            results.extend(ray.get(done))
+            bar.update(len(done))
+    elif executor == "local":
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(specs)))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(run_job, s) for s in specs]
+            for f in as_completed(futures):
+                results.append(f.result())
+                bar.update(1)
+    else:
+        raise ConfigError("executor", f"must be 'local' or 'ray', got {executor!r}")
+    bar.close()
+    return results
+
+
+@user_errors
+def compare_from_config(cfg: DictConfig) -> Path:
+    from archgym.report import write_report
+
+    env_values = OmegaConf.to_container(cfg.env, resolve=True)
+    env = env_values.pop("name")
+    agents = list(cfg.agents)
+    if not agents:
+        raise ConfigError("agents", "give at least one agent, e.g. agents=[random,tpe]")
+    from archgym import registry
+
+    for a in agents:
+        registry.agents.get(a)  # unknown names list the valid ones before any work starts
+    if int(cfg.seeds) < 1:
+        raise ConfigError("seeds", "must be >= 1")
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    agent_config = OmegaConf.to_container(cfg.agent_config, resolve=True) or {}
+    budget = int(cfg.budget) if cfg.budget is not None else registry.envs.get(env).default_budget
+    specs = grid(env, env_values, agents, int(cfg.seeds), budget, out_dir, agent_config)
+    LogStore(specs[0].log).close()  # create the tables once, before the workers start
+    summaries = run_grid(specs, cfg.executor, cfg.jobs, cfg.progress)
+    report = write_report(out_dir, env, summaries)
+    print(report.read_text())
+    return report
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="compare")
+def main(cfg: DictConfig) -> None:
+    compare_from_config(cfg)
+
+
+if __name__ == "__main__":
+    register_configs()
+    main()

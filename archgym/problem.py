@@ -1,0 +1,219 @@
+"""The interface every design family implements.
+
+A DesignProblem is one configured instance of a design family (say, a 64-bit adder scored by
+a weighted delay/area cost).  It owns the cost model and the design I/O, and exposes the two
+faces agents search through:
+
+* the *sequential face* (``initial_design``, ``num_actions``, ``action_mask``, ``apply_action``,
+  ``observation_space``/``observe``): step-by-step edits, for RL and tree search;
+* the *parameter face* (``space``, ``decode``): a DesignSpace of knobs that decodes to a legal
+  design, for Bayesian, evolutionary and random search.
+
+Both faces end in ``evaluate``, which is pure (no logging): agents never call it directly but go
+through ``archgym.evaluator.Evaluator``, the shared logging layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
+
+from archgym.errors import DesignError
+from archgym.space import DesignSpace, Point
+
+D = TypeVar("D")
+
+
+@dataclass
+class Evaluation:
+    """Result of scoring one design with a cost model."""
+
+    metrics: dict[str, float]
+    cost: float  # scalar to minimize; math.inf when infeasible or failed
+    feasible: bool = True
+    reason: str = ""  # why infeasible, or the error text of a failed evaluation
+    failed: bool = False  # the simulator crashed or timed out (vs. a legal-but-infeasible design)
+
+    @staticmethod
+    def failure(reason: str) -> "Evaluation":
+        return Evaluation(metrics={}, cost=math.inf, feasible=False, reason=reason, failed=True)
+
+
+def canonical_json(data: Any) -> str:
+    """Deterministic JSON text (sorted keys, no spaces): the identity of a design in logs."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if is_dataclass(o):
+        return asdict(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def design_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class DesignProblem(ABC, Generic[D]):
+    """One configured design family instance.  Subclasses set ``name`` and ``gym_id``."""
+
+    name: ClassVar[str] = ""
+    #: metric names that multi-objective agents minimize jointly (default: just the scalar cost)
+    objective_names: ClassVar[tuple[str, ...]] = ("cost",)
+
+    #: Gymnasium id, e.g. "archgym/Adder-v0"
+    gym_id: ClassVar[str] = ""
+    #: one-line description shown by `python -m archgym.list`
+    description: ClassVar[str] = ""
+    #: the config dataclass (its fields are the `env.<field>=...` overrides)
+    config_class: ClassVar[type]
+    #: evaluation budget of `python -m archgym.run` when none is given
+    default_budget: ClassVar[int] = 200
+
+    def __init__(self, config: Any):
+        self.config = config
+
+    def objectives(self, evaluation: Evaluation) -> tuple[float, ...]:
+        """The objective vector multi-objective agents minimize (from the metrics)."""
+        return tuple(
+            evaluation.cost if n == "cost" else float(evaluation.metrics.get(n, math.inf))
+            for n in self.objective_names
+        )
+
+    # ---- design I/O -------------------------------------------------------------------
+    @abstractmethod
+    def to_json(self, design: D) -> dict[str, Any]:
+        """The documented JSON form of a design."""
+
+    @abstractmethod
+    def from_json(self, data: dict[str, Any]) -> D:
+        """Parse (and validate) the JSON form; raise DesignError naming the field on bad input."""
+
+    def canonical(self, design: D) -> str:
+        return canonical_json(self.to_json(design))
+
+    # ---- cost model -------------------------------------------------------------------
+    @abstractmethod
+    def evaluate(self, design: D) -> Evaluation:
+        """Score a design (pure; may raise SimulationError, which the evaluator logs as failed)."""
+
+    def baselines(self) -> dict[str, D]:
+        """Classical designs of this family, by name, under the current config."""
+        return {}
+
+    def baseline(self, name: str) -> D:
+        from archgym.errors import UnknownNameError
+
+        table = self.baselines()
+        if name not in table:
+            raise UnknownNameError("baseline", name, list(table))
+        return table[name]
+
+    # ---- sequential face --------------------------------------------------------------
+    def initial_design(self, rng: np.random.Generator | None = None) -> D:
+        raise NotImplementedError(f"{self.name} has no sequential face")
+
+    def num_actions(self) -> int:
+        raise NotImplementedError(f"{self.name} has no sequential face")
+
+    def action_mask(self, design: D) -> np.ndarray:
+        """Boolean mask over ``range(num_actions())``: which edits are legal from ``design``."""
+        raise NotImplementedError(f"{self.name} has no sequential face")
+
+    def apply_action(self, design: D, action: int) -> D:
+        """Return the legal design reached by one edit (the input design is not modified)."""
+        raise NotImplementedError(f"{self.name} has no sequential face")
+
+    def observation_space(self):  # -> gymnasium.spaces.Space
+        raise NotImplementedError(f"{self.name} has no sequential face")
+
+    def observe(self, design: D) -> Any:
+        raise NotImplementedError(f"{self.name} has no sequential face")
+
+    def is_terminal(self, design: D) -> bool:
+        """Whether no further edit makes sense (episode ends)."""
+        return not bool(self.action_mask(design).any())
+
+    @property
+    def has_sequential_face(self) -> bool:
+        return type(self).num_actions is not DesignProblem.num_actions
+
+    # ---- parameter face ---------------------------------------------------------------
+    #: number of edit knobs of the default parameter face (see ``space``)
+    param_edits: ClassVar[int] = 16
+
+    def space(self) -> DesignSpace:
+        """Default parameter face of a family with a sequential face and baselines.
+
+        Knobs: ``start`` (a baseline design) and ``edit0..edit{K-1}`` (an action index of the
+        sequential face, or 0 for "no edit", applied in order; an edit that is not legal at that
+        point is skipped).  Every point decodes to a legal design, the baselines are points of the
+        space, and any design reachable in K edits from a baseline is too.  Families with natural
+        knobs (e.g. the NPU) override this.
+        """
+        from archgym.space import Categorical, Integer
+
+        names = tuple(self.baselines())
+        if not (self.has_sequential_face and names):
+            raise NotImplementedError(f"{self.name} has no parameter face")
+        edits = [Integer(f"edit{i}", 0, self.num_actions()) for i in range(self.param_edits)]
+        return DesignSpace([Categorical("start", names), *edits])
+
+    def decode(self, point: Point) -> D:
+        design = self.baseline(point["start"])
+        for i in range(self.param_edits):
+            action = int(point.get(f"edit{i}", 0)) - 1
+            if action >= 0 and self.action_mask(design)[action]:
+                design = self.apply_action(design, action)
+        return design
+
+    @property
+    def has_parameter_face(self) -> bool:
+        overridden = type(self).space is not DesignProblem.space
+        return overridden or (self.has_sequential_face and bool(self.baselines()))
+
+    # ---- Verilog ----------------------------------------------------------------------
+    def to_verilog(self, design: D, module_name: str = "top") -> str | None:
+        """Verilog of a design, or None if this family does not export Verilog."""
+        return None
+
+    def verify_verilog(self, design: D, verilog: str) -> str:
+        """Check exported Verilog (simulation / formal); return a one-line description of the proof."""
+        raise NotImplementedError(f"{self.name} does not verify Verilog")
+
+    # ---- helpers ----------------------------------------------------------------------
+    def load_design(self, data: dict[str, Any]) -> D:
+        if not isinstance(data, dict):
+            raise DesignError(f"a {self.name} design must be a JSON object, got {type(data).__name__}")
+        return self.from_json(data)
+
+
+class Simulator(ABC, Generic[D]):
+    """A cost model of one design family: design -> raw metrics.
+
+    Registered as '<family>.<name>' in ``archgym.registry.simulators`` and selected by the env's
+    ``cost_model`` config field, so a user can plug a new cost model into an existing family.
+    """
+
+    family: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: Any):
+        self.config = config
+
+    @abstractmethod
+    def metrics(self, design: D) -> dict[str, float]:
+        """Raw metrics of a design; raise SimulationError when the tool fails."""

@@ -1,0 +1,132 @@
+"""Registries of envs (design families), agents and simulators (cost models), by name.
+
+Built-in entries are listed here as lazy "module:attribute" paths, so listing names imports
+nothing heavy.  Third-party packages add their own through Python entry points, without editing
+archgym:
+
+* ``archgym.envs``       -> a DesignProblem subclass (its ``name`` is the CLI name)
+* ``archgym.agents``     -> an Agent subclass
+* ``archgym.simulators`` -> a Simulator subclass (a cost model for one family, selected with
+  ``env.cost_model=<name>``)
+
+Example (in the third party's pyproject.toml)::
+
+    [project.entry-points."archgym.envs"]
+    cache = "mypkg.cache_env:CacheProblem"
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any, Generic, TypeVar
+
+from archgym.errors import ArchGymError, UnknownNameError
+
+T = TypeVar("T")
+
+
+def _import(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class Registry(Generic[T]):
+    """Name -> object, resolved lazily; built-ins first, then entry points, then register()."""
+
+    def __init__(self, kind: str, group: str, builtins: dict[str, str]):
+        self.kind = kind
+        self.group = group
+        self._paths: dict[str, str] = dict(builtins)
+        self._objects: dict[str, T] = {}
+        self._entry_points_loaded = False
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        for ep in entry_points(group=self.group):
+            if ep.name not in self._paths and ep.name not in self._objects:
+                self._paths[ep.name] = ep.value
+
+    def register(self, name: str, obj: T | str) -> None:
+        """Register an object (or a lazy "module:attr" path) under a name."""
+        if isinstance(obj, str):
+            self._paths[name] = obj
+            self._objects.pop(name, None)
+        else:
+            self._objects[name] = obj
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        return sorted(set(self._paths) | set(self._objects))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names()
+
+    def get(self, name: str) -> T:
+        self._load_entry_points()
+        if name in self._objects:
+            return self._objects[name]
+        if name not in self._paths:
+            raise UnknownNameError(self.kind, name, self.names())
+        try:
+            obj = _import(self._paths[name])
+        except (ImportError, AttributeError) as exc:
+            raise ArchGymError(f"{self.kind} '{name}' is registered as {self._paths[name]} but cannot be loaded: {exc}")
+        self._objects[name] = obj
+        return obj
+
+
+envs: Registry[Any] = Registry(
+    "env",
+    "archgym.envs",
+    {
+        "adder": "archgym.envs.adder:AdderProblem",
+    },
+)
+
+#: Gymnasium ids of the built-in envs (known without importing them; plugins declare ``gym_id``)
+BUILTIN_GYM_IDS: dict[str, str] = {
+    "adder": "archgym/Adder-v0",
+}
+
+agents: Registry[Any] = Registry(
+    "agent",
+    "archgym.agents",
+    {
+        "random": "archgym.agents.random_search:RandomSearch",
+        "random_walk": "archgym.agents.random_search:RandomWalk",
+        "mcts": "archgym.agents.mcts:MCTS",
+        "ppo": "archgym.agents.sb3:PPOAgent",
+        "maskable_ppo": "archgym.agents.sb3:MaskablePPOAgent",
+        "a2c": "archgym.agents.sb3:A2CAgent",
+        "dqn": "archgym.agents.sb3:DQNAgent",
+        "tpe": "archgym.agents.optuna_agents:TPEAgent",
+        "gp": "archgym.agents.optuna_agents:GPAgent",
+        "cmaes": "archgym.agents.optuna_agents:CMAESAgent",
+        "nsga2": "archgym.agents.optuna_agents:NSGA2Agent",
+        "ga": "archgym.agents.evolutionary:GeneticAlgorithm",
+        "aco": "archgym.agents.evolutionary:AntColony",
+    },
+)
+
+simulators: Registry[Any] = Registry(
+    "simulator",
+    "archgym.simulators",
+    {
+        "adder.analytical": "archgym.simulators.adder_models:AdderAnalytical",
+    },
+)
+
+
+def simulator_for(family: str, cost_model: str) -> Any:
+    """The Simulator class registered as '<family>.<cost_model>'."""
+    name = f"{family}.{cost_model}"
+    if name not in simulators:
+        valid = [n.split(".", 1)[1] for n in simulators.names() if n.startswith(family + ".")]
+        raise UnknownNameError(f"cost_model of env '{family}'", cost_model, valid)
+    return simulators.get(name)

@@ -1,0 +1,248 @@
+"""One search run: problem + agent + evaluator + log store -> summary.json, best.v and a table.
+
+Used by ``python -m archgym.run`` and by every job of ``python -m archgym.compare``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from archgym.config import build_agent, build_problem
+from archgym.evaluator import BudgetExhausted, Evaluator, Record
+from archgym.logs import LogStore, RunInfo, default_url
+from archgym.problem import DesignProblem, canonical_json, design_hash
+
+TRACKED_PACKAGES = ("archgym", "numpy", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "optuna")
+
+
+@dataclass
+class RunSpec:
+    env: str
+    agent: str
+    env_config: dict[str, Any] = field(default_factory=dict)
+    agent_config: dict[str, Any] = field(default_factory=dict)
+    budget: int | None = None
+    seed: int = 0
+    out_dir: str = "runs/run"
+    log: str | None = None
+    resume: bool = False
+    progress: bool = True
+    verify: bool = True
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_revision() -> str | None:
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def run_id_for(spec: RunSpec, env_config: dict[str, Any], agent_config: dict[str, Any]) -> str:
+    """Deterministic id: the same config and seed name the same run, so resume can find it.
+
+    The budget is not part of the id: ``resume=true budget=<more>`` extends a finished run.
+    """
+    key = canonical_json({"env": env_config, "agent": agent_config})
+    return f"{spec.env}-{spec.agent}-s{spec.seed}-{design_hash(key)[:8]}"
+
+
+def _resolve_run_id(store: LogStore, base: str, resume: bool) -> str:
+    """With resume, the latest attempt of this run; otherwise a fresh id (earlier logs are kept)."""
+    attempts = [base] + [f"{base}-r{i}" for i in range(2, 1000)]
+    existing = [a for a in attempts if store.run_exists(a)] if store.run_exists(base) else []
+    if resume:
+        return existing[-1] if existing else base
+    return attempts[len(existing)]
+
+
+def execute(spec: RunSpec) -> dict[str, Any]:
+    problem = build_problem(spec.env, spec.env_config)
+    agent = build_agent(spec.agent, spec.agent_config, seed=spec.seed)
+    agent.face_for(problem)  # fail early, with a clear message, on an unsupported pairing
+    budget = int(spec.budget if spec.budget is not None else problem.default_budget)
+    if budget <= 0:
+        from archgym.errors import ConfigError
+
+        raise ConfigError("budget", f"must be a positive number of evaluations, got {budget}")
+    env_config = _asdict(problem.config)
+    agent_config = _asdict(agent.config)
+
+    out_dir = Path(spec.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    url = spec.log or default_url(out_dir)
+    store = LogStore(url)
+    run_id = _resolve_run_id(store, run_id_for(spec, env_config, agent_config), spec.resume)
+    resumed = spec.resume and store.run_exists(run_id)
+    if not resumed:
+        store.start_run(
+            RunInfo(
+                run_id=run_id,
+                env=spec.env,
+                agent=spec.agent,
+                seed=spec.seed,
+                config={"env": env_config, "agent": agent_config, "budget": budget, "seed": spec.seed},
+                versions=package_versions(),
+                git_revision=git_revision(),
+            )
+        )
+    evaluator = Evaluator(
+        problem, budget=budget, store=store, run_id=run_id, env_name=spec.env, agent_name=spec.agent, seed=spec.seed
+    )
+    replayed = evaluator.load_replay() if resumed else 0
+
+    bar = _progress_bar(spec, budget, run_id)
+    if bar is not None:
+        evaluator.on_evaluation = lambda rec: _tick(bar, evaluator)
+    status = "finished"
+    start = time.perf_counter()
+    try:
+        agent.search(problem, evaluator)
+    except BudgetExhausted:
+        pass
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finally:
+        if bar is not None:
+            bar.close()
+        store.set_status(run_id, status)
+    wall = time.perf_counter() - start
+
+    summary = summarize(problem, evaluator, spec, run_id, url, budget, wall, replayed, status)
+    store.close()
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    return summary
+
+
+def summarize(
+    problem: DesignProblem,
+    evaluator: Evaluator,
+    spec: RunSpec,
+    run_id: str,
+    url: str,
+    budget: int,
+    wall: float,
+    replayed: int,
+    status: str,
+) -> dict[str, Any]:
+    out_dir = Path(spec.out_dir)
+    best: Record | None = evaluator.best
+    summary: dict[str, Any] = {
+        "env": spec.env,
+        "agent": spec.agent,
+        "seed": spec.seed,
+        "run_id": run_id,
+        "status": status,
+        "budget": budget,
+        "evaluations": evaluator.steps,
+        "failed_evaluations": evaluator.failures,
+        "replayed_from_log": replayed,
+        "wall_time_s": round(wall, 3),
+        "env_config": _asdict(problem.config),
+        "log": url,
+        "best": None,
+        "baselines": {},
+        "verilog": None,
+    }
+    if best is not None:
+        summary["best"] = {
+            "step": best.step,
+            "cost": best.evaluation.cost,
+            "metrics": best.evaluation.metrics,
+            "design": problem.to_json(best.design),
+        }
+    for name, design in problem.baselines().items():
+        ev = evaluator._evaluate_safely(design)
+        summary["baselines"][name] = {"cost": ev.cost, "metrics": ev.metrics, "feasible": ev.feasible}
+    if best is not None:
+        verilog = problem.to_verilog(best.design, module_name=f"{problem.name}_best")
+        if verilog is not None:
+            path = out_dir / "best.v"
+            path.write_text(verilog)
+            summary["verilog"] = str(path)
+            if spec.verify:
+                summary["verilog_verification"] = problem.verify_verilog(best.design, verilog)
+    return summary
+
+
+def print_table(summary: dict[str, Any], file=sys.stdout) -> None:
+    from tabulate import tabulate
+
+    rows = []
+    metric_names: list[str] = []
+    entries = []
+    if summary["best"] is not None:
+        entries.append((f"best found ({summary['agent']})", summary["best"]["cost"], summary["best"]["metrics"]))
+    for name, b in summary["baselines"].items():
+        entries.append((name, b["cost"], b["metrics"]))
+    for _, _, m in entries:
+        for k in m:
+            if k not in metric_names and isinstance(m[k], (int, float)):
+                metric_names.append(k)
+    metric_names = metric_names[:6]
+    for name, cost, m in entries:
+        rows.append([name, cost] + [m.get(k, "") for k in metric_names])
+    print(
+        f"\n{summary['env']} / {summary['agent']} (seed {summary['seed']}): {summary['evaluations']} evaluations, "
+        f"{summary['failed_evaluations']} failed, {summary['wall_time_s']} s",
+        file=file,
+    )
+    print(tabulate(rows, headers=["design", "cost"] + metric_names, floatfmt=".4g"), file=file)
+    if summary.get("verilog"):
+        print(f"Verilog: {summary['verilog']}  ({summary.get('verilog_verification', 'not verified')})", file=file)
+    print(f"log: {summary['log']}  run: {summary['run_id']}", file=file)
+
+
+def _progress_bar(spec: RunSpec, budget: int, run_id: str):
+    if not spec.progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=budget, desc=f"{spec.env}/{spec.agent}", unit="eval", dynamic_ncols=True, file=sys.stderr)
+
+
+def _tick(bar, evaluator: Evaluator) -> None:
+    bar.update(1)
+    if bar.n % 16 == 0 and math.isfinite(evaluator.best_cost):
+        bar.set_postfix_str(f"best={evaluator.best_cost:.4g}")
+
+
+def _asdict(config: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return json.loads(json.dumps(dataclasses.asdict(config), default=_jsonable))
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, float) and not math.isfinite(o):
+        return str(o)
+    try:
+        import numpy as np
+
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+    except ImportError:
+        pass
+    return str(o)

@@ -1,0 +1,160 @@
+"""Parallel-prefix adder family: ``env=adder``, Gymnasium id ``archgym/Adder-v0``.
+
+Design: a legal prefix graph (PrefixRL's n x n lower-triangular node map).  JSON form::
+
+    {"width": 8, "nodes": [[msb, lsb], ...]}   # non-trivial prefix nodes; inputs (i, i) implied
+
+Sequential face: action ``2 * c + 0`` adds and ``2 * c + 1`` deletes the c-th candidate node
+(i, j), 1 <= j < i < n (outputs (i, 0) are always present), each followed by legalization.
+Observation: 3 x n x n planes (node map, node level / depth, node fanout / max fanout).
+
+Cost (minimized), by ``mode``:
+
+* ``weighted``: ``delay_weight * delay / delay_ref + (1 - delay_weight) * area / area_ref`` where
+  the references are the Sklansky adder's metrics at the same width under the same cost model,
+  so the cost is 1.0 for Sklansky and the two terms are comparable at every width;
+* ``theoretical``: size (prefix nodes) subject to ``depth <= depth_bound`` (default
+  ceil(log2 n)), the metric of ArithTreeRL's and PrefixRL's theoretical experiments; a design over
+  the bound is infeasible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from archgym.errors import ConfigError, DesignError
+from archgym.problem import DesignProblem, Evaluation
+from archgym.registry import simulator_for
+from archgym.simulators.prefix import CLASSICAL, PrefixGraph, classical
+
+MODES = ("weighted", "theoretical")
+
+
+@dataclass
+class AdderConfig:
+    width: int = 32
+    mode: str = "weighted"
+    delay_weight: float = 0.5
+    depth_bound: int | None = None  # theoretical mode; default ceil(log2 width)
+    start: str = "sklansky"  # initial design of the sequential face
+    cost_model: str = "analytical"
+    episode_length: int = 64
+    liberty: str | None = None  # Liberty file for cost_model=yosys
+
+
+class AdderProblem(DesignProblem[PrefixGraph]):
+    name = "adder"
+    gym_id = "archgym/Adder-v0"
+    description = "parallel-prefix adders: add/delete prefix nodes (PrefixRL / ArithTreeRL)"
+    config_class = AdderConfig
+    default_budget = 400
+    objective_names = ("delay", "area")
+
+    def __init__(self, config: AdderConfig):
+        super().__init__(config)
+        n = config.width
+        if not isinstance(n, int) or n < 2 or n > 1024:
+            raise ConfigError("width", f"must be an integer in [2, 1024], got {n!r}")
+        if config.mode not in MODES:
+            raise ConfigError("mode", f"must be one of {', '.join(MODES)}, got {config.mode!r}")
+        if not 0.0 <= config.delay_weight <= 1.0:
+            raise ConfigError("delay_weight", f"must be in [0, 1], got {config.delay_weight}")
+        if config.start not in CLASSICAL:
+            raise ConfigError("start", f"must be one of {', '.join(CLASSICAL)}, got {config.start!r}")
+        if config.episode_length < 1:
+            raise ConfigError("episode_length", "must be >= 1")
+        self.depth_bound = config.depth_bound or math.ceil(math.log2(n))
+        if self.depth_bound < math.ceil(math.log2(n)):
+            raise ConfigError("depth_bound", f"no {n}-bit prefix adder has depth < {math.ceil(math.log2(n))}")
+        self.simulator = simulator_for("adder", config.cost_model)(config)
+        self.n = n
+        self.candidates = [(i, j) for i in range(2, n) for j in range(1, i)]
+        self._index = {c: k for k, c in enumerate(self.candidates)}
+        self._rows = np.array([c[0] for c in self.candidates], dtype=np.intp)
+        self._cols = np.array([c[1] for c in self.candidates], dtype=np.intp)
+
+    # ---- design I/O -------------------------------------------------------------------
+    def to_json(self, design: PrefixGraph) -> dict[str, Any]:
+        return design.to_json()
+
+    def from_json(self, data: dict[str, Any]) -> PrefixGraph:
+        g = PrefixGraph.from_json(data)
+        if g.n != self.n:
+            raise DesignError(f"field 'width': design is {g.n} bits but env.width={self.n}")
+        return g
+
+    def baselines(self) -> dict[str, PrefixGraph]:
+        return self._baselines
+
+    @cached_property
+    def _baselines(self) -> dict[str, PrefixGraph]:
+        return {name: classical(name, self.n) for name in CLASSICAL}
+
+    # ---- cost -------------------------------------------------------------------------
+    @cached_property
+    def _reference(self) -> dict[str, float]:
+        return self.simulator.metrics(self._baselines["sklansky"])
+
+    def evaluate(self, design: PrefixGraph) -> Evaluation:
+        m = self.simulator.metrics(design)
+        if self.config.mode == "theoretical":
+            if m["depth"] > self.depth_bound:
+                return Evaluation(m, math.inf, feasible=False, reason=f"depth {m['depth']} > bound {self.depth_bound}")
+            return Evaluation(m, float(m["size"]))
+        w = self.config.delay_weight
+        ref = self._reference
+        return Evaluation(m, w * m["delay"] / ref["delay"] + (1 - w) * m["area"] / ref["area"])
+
+    # ---- sequential face ----------------------------------------------------------------
+    def initial_design(self, rng: np.random.Generator | None = None) -> PrefixGraph:
+        return self._baselines[self.config.start]
+
+    def num_actions(self) -> int:
+        return 2 * len(self.candidates)
+
+    def action_mask(self, design: PrefixGraph) -> np.ndarray:
+        add, delete = design.action_masks()
+        mask = np.empty(self.num_actions(), dtype=bool)
+        mask[0::2] = add[self._rows, self._cols]
+        mask[1::2] = delete[self._rows, self._cols]
+        return mask
+
+    def apply_action(self, design: PrefixGraph, action: int) -> PrefixGraph:
+        i, j = self.candidates[action // 2]
+        return design.delete(i, j) if action % 2 else design.add(i, j)
+
+    def action_for(self, node: tuple[int, int], delete: bool) -> int:
+        return 2 * self._index[node] + int(delete)
+
+    def observation_space(self) -> gym.spaces.Box:
+        return gym.spaces.Box(0.0, 1.0, shape=(3, self.n, self.n), dtype=np.float32)
+
+    def observe(self, design: PrefixGraph) -> np.ndarray:
+        obs = np.zeros((3, self.n, self.n), dtype=np.float32)
+        obs[0] = design.nodemap()
+        levels = design.levels()
+        fanouts = design.fanouts()
+        depth = max(1, design.depth)
+        fmax = max(1, max(fanouts.values(), default=1))
+        for (i, j), lv in levels.items():
+            obs[1, i, j] = lv / depth
+        for (i, j), f in fanouts.items():
+            obs[2, i, j] = min(1.0, f / fmax)
+        return obs
+
+    # ---- Verilog ----------------------------------------------------------------------
+    def to_verilog(self, design: PrefixGraph, module_name: str = "prefix_adder") -> str:
+        from archgym.rtl.adder import adder_verilog
+
+        return adder_verilog(design, module_name=module_name)
+
+    def verify_verilog(self, design: PrefixGraph, verilog: str) -> str:
+        from archgym.rtl.adder import verify_adder
+
+        return verify_adder(design, verilog)

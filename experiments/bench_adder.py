@@ -1,0 +1,152 @@
+"""Adder search benchmark: cost-model throughput and MCTS best size over time (theoretical mode).
+
+(a) evaluations/s of one incremental edit + evaluation at n = 32, 64, 128, through the Evaluator
+    (no log store) and through ``problem.evaluate`` directly;
+(b) MCTS best size over wall time on the theoretical adder (minimize prefix nodes s.t. depth <=
+    bound): n = 64 depth 6 (proven minimum 167, Sergeev ECCC TR13-041; Sklansky 192) and n = 128
+    depth 7 (minimum 364), optionally n = 128 at depth 8 / 9 (warm-started from the best design of the
+    next tighter bound, as ArithTreeRL's ``search_best_adder`` does), n = 32 (minimum 74) and n = 256.
+
+Run: ``python -m archgym.experiments.bench_adder [--quick] [--deep] [--small] [--large]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from archgym.agents.mcts import MCTS, MCTSConfig
+from archgym.envs.adder import AdderConfig, AdderProblem
+from archgym.evaluator import BudgetExhausted, Evaluator, Record
+from archgym.simulators.prefix import PrefixGraph
+
+#: proven minimum sizes at depth log2 n (Sergeev, ECCC TR13-041; /work/shared/reference/anchors.md)
+OPTIMUM = {(32, 5): 74, (64, 6): 167, (128, 7): 364}
+
+
+class SearchableAdderProblem(AdderProblem):
+    """AdderProblem plus the optional ``search_actions`` hook MCTS uses (proposed for envs/adder.py).
+
+    In theoretical mode the cost is the node count and any addition strictly increases it, so a
+    search that only accepts non-worsening edits (MCTS, ArithTreeRL) needs only the deletions --
+    ArithTreeRL's ``min_map`` choices, i.e. ``PrefixGraph.can_delete``.  In weighted mode additions can
+    shorten the critical path, so every legal action stays a candidate.
+    """
+
+    def search_actions(self, design: PrefixGraph) -> Sequence[int]:
+        if self.config.mode != "theoretical":
+            return np.flatnonzero(self.action_mask(design))
+        return [self.action_for((i, j), True) for i, j in design.nodes if j > 0 and design.can_delete(i, j)]
+
+
+def throughput(n: int, evaluations: int, seed: int = 0) -> tuple[float, float]:
+    """(evaluations/s through the Evaluator, through problem.evaluate) of random legal edits."""
+    rates = []
+    for via_evaluator in (True, False):
+        problem = AdderProblem(AdderConfig(width=n, mode="theoretical"))
+        evaluator = Evaluator(problem, keep_history=False)
+        rng = np.random.default_rng(seed)
+        design = problem.initial_design()
+        nodes = len(problem.candidates)
+        t0 = time.perf_counter()
+        for _ in range(evaluations):
+            while True:  # one uniformly drawn legal add or delete, as bench_adder_eval does
+                i, j = problem.candidates[int(rng.integers(nodes))]
+                if design.has(i, j):
+                    if design.can_delete(i, j):
+                        design = design.delete(i, j)
+                        break
+                elif design.can_add(i, j):
+                    design = design.add(i, j)
+                    break
+            if via_evaluator:
+                evaluator.evaluate(design)
+            else:
+                problem.evaluate(design)
+        rates.append(evaluations / (time.perf_counter() - t0))
+    return rates[0], rates[1]
+
+
+def run_mcts(
+    n: int,
+    depth: int,
+    seconds: float,
+    seed: int = 1,
+    start_design: Any = None,
+    checkpoints: Sequence[float] = (),
+    config: MCTSConfig | None = None,
+) -> tuple[PrefixGraph, list[tuple[float, int, int]]]:
+    """Run MCTS for ``seconds``; return the best design and its (time, evaluations, size) improvements."""
+    problem = SearchableAdderProblem(AdderConfig(width=n, mode="theoretical", depth_bound=depth))
+    trace: list[tuple[float, int, int]] = []
+    t0 = time.perf_counter()
+
+    def watch(record: Record) -> None:
+        ev = record.evaluation
+        if ev.feasible and (not trace or ev.cost < trace[-1][2]):
+            trace.append((time.perf_counter() - t0, record.step + 1, int(ev.cost)))
+        if time.perf_counter() - t0 > seconds:
+            raise BudgetExhausted("time limit")
+
+    evaluator = Evaluator(problem, keep_history=False, on_evaluation=watch)
+    agent = MCTS(config or MCTSConfig(), seed=seed, start_design=start_design)
+    try:
+        agent.search(problem, evaluator)
+    except BudgetExhausted:
+        pass
+    return evaluator.best.design, trace
+
+
+def report(n: int, depth: int, seconds: float, seed: int, start_design: Any = None) -> PrefixGraph:
+    best, trace = run_mcts(n, depth, seconds, seed, start_design)
+    target = OPTIMUM.get((n, depth))
+    print(f"\nMCTS n={n} depth<={depth} ({seconds:g} s, seed {seed}; optimum {target or 'unknown'}):")
+    print(f"  {'time s':>8} {'evals':>9} {'size':>5}")
+    for t, steps, size in trace:
+        print(f"  {t:8.2f} {steps:9d} {size:5d}")
+    print(f"  best size {best.size} (depth {best.depth})")
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (CI smoke test)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--deep", action="store_true", help="also n=128 at depth 8 and 9 (warm-started)")
+    parser.add_argument("--small", action="store_true", help="also n=32 depth 5")
+    parser.add_argument("--large", action="store_true", help="also n=256 depth 8")
+    parser.add_argument("--seconds", type=float, default=None, help="override every MCTS time limit")
+    args = parser.parse_args(argv)
+    scale = 0.05 if args.quick else 1.0
+
+    def limit(seconds: float) -> float:
+        return args.seconds if args.seconds is not None else seconds * scale
+
+    print("(a) evaluations/s (random legal edit + evaluation, theoretical mode)")
+    print(f"  {'n':>4} {'Evaluator':>10} {'evaluate':>10}")
+    for n in (32, 64, 128):
+        via_eval, direct = throughput(n, 500 if args.quick else 5000, args.seed)
+        print(f"  {n:4d} {via_eval:10.0f} {direct:10.0f}")
+
+    print("\n(b) MCTS best size over time")
+    if args.small:
+        report(32, 5, limit(10), args.seed)
+    report(64, 6, limit(10), args.seed)
+    best7 = report(128, 7, limit(600), args.seed)
+    if args.deep:
+        best8 = report(128, 8, limit(1800), args.seed, start_design=best7)
+        report(128, 9, limit(1800), args.seed, start_design=best8)
+    if args.large:
+        report(256, 8, limit(1800), args.seed)
+    print(f"\n(limits scaled by {scale:g}; targets: 64/6 -> 167 in 10 s, 128/7 -> 364 in 600 s)")
+    if not math.isclose(scale, 1.0):
+        print("  (quick mode: short runs, targets not expected)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Validate the analytical NPU model against SCALE-Sim 3.0.0 (cached results, re-runs in seconds).
+
+For every cached SCALE-Sim record (ResNet-18 layers x array size x os/ws/is), compare:
+compute cycles and SRAM reads/writes per operand (target: exact), DRAM reads/writes per operand
+and total cycles including stalls (target: < 5% mean absolute error), and the time per evaluation.
+
+Conventions: SCALE-Sim reports "Total Cycles" as the index of the last cycle, so its compute cycles
+are total - stall + 1 and its total is compared with ours minus one.
+
+Usage:
+  python -m archgym.experiments.validate_npu                  # from the cache
+  python -m archgym.experiments.validate_npu --live           # also time SCALE-Sim live on a few layers
+  python -m archgym.experiments.validate_npu --json out.json  # write the summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections import defaultdict
+
+from archgym.simulators import scalesim_backend as sb
+from archgym.simulators.npu import evaluate_layer
+
+EXACT = [("compute_cycles", None), ("sram_ifmap_reads", "sram_ifmap_reads"),
+         ("sram_filter_reads", "sram_filter_reads"), ("sram_ofmap_writes", "sram_ofmap_writes")]
+APPROX = [("dram_ifmap_reads", "dram_ifmap_reads"), ("dram_filter_reads", "dram_filter_reads"),
+          ("dram_ofmap_writes", "dram_ofmap_writes"), ("cycles", "total_cycles")]
+
+
+def scalesim_value(rec: dict, key: str | None, ours: str) -> float:
+    if ours == "compute_cycles":
+        return rec["total_cycles"] - rec["stall_cycles"] + 1
+    return rec[key]
+
+
+def model_value(m: dict, ours: str) -> float:
+    return m["cycles"] - 1 if ours == "cycles" else m[ours]
+
+
+def compare(records: list[dict], repeats: int = 3) -> dict:
+    """Per-record comparison rows plus per-group and overall summaries."""
+    rows = []
+    for rec in records:
+        d, layer = sb.record_design(rec), sb.record_layer(rec)
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            m = evaluate_layer(layer, d)
+            best = min(best, time.perf_counter() - t0)
+        row = {"layer": rec["layer"], "array": f"{d.rows}x{d.cols}", "dataflow": d.dataflow,
+               "model_s": best, "scalesim_s": rec["wall_s"]}
+        for ours, theirs in EXACT + APPROX:
+            row[ours] = (model_value(m, ours), scalesim_value(rec, theirs, ours))
+        rows.append(row)
+
+    def summarize(sel: list[dict]) -> dict:
+        s: dict = {"cases": len(sel)}
+        for ours, _ in EXACT + APPROX:
+            pairs = [r[ours] for r in sel]
+            s[f"{ours}_exact_rate"] = sum(a == b for a, b in pairs) / len(pairs)
+            errs = [abs(a - b) / b * 100 for a, b in pairs if b]
+            s[f"{ours}_mae_pct"] = statistics.fmean(errs) if errs else 0.0
+            s[f"{ours}_max_err_pct"] = max(errs) if errs else 0.0
+        s["model_ms_mean"] = statistics.fmean(r["model_s"] for r in sel) * 1e3
+        s["scalesim_s_mean"] = statistics.fmean(r["scalesim_s"] for r in sel)
+        s["speedup_min"] = min(r["scalesim_s"] / r["model_s"] for r in sel)
+        s["speedup_median"] = statistics.median(r["scalesim_s"] / r["model_s"] for r in sel)
+        return s
+
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["array"], r["dataflow"])].append(r)
+    return {"rows": rows, "groups": {f"{a} {df}": summarize(v) for (a, df), v in sorted(groups.items())},
+            "overall": summarize(rows) if rows else {}}
+
+
+# Small synthetic suite: exercises partial folds, ceil-rounded outputs (stride 2), 1x1 and GEMM
+# layers, non-square arrays and tiny buffers (which make SCALE-Sim's read window wrap).
+SMALL_LAYERS = [("tiny", 5, 5, 3, 3, 4, 10, 1), ("fc", 1, 1, 1, 1, 512, 1000, 1),
+                ("s2", 15, 15, 3, 3, 8, 16, 2), ("pw", 14, 14, 1, 1, 32, 24, 1),
+                ("gemm", 64, 96, 1, 96, 1, 40, 1), ("dw1", 12, 12, 3, 3, 1, 1, 1)]
+SMALL_ARRAYS = [(8, 8), (4, 16), (16, 16)]
+SMALL_BUFFERS_KB = [1, 64]
+RESNET18_JOBS = [(32, 32, None), (8, 8, ("FC", "Conv3_s", "Conv4_s", "Conv5_s")), (128, 128, None)]
+
+
+def regenerate(which: str) -> None:
+    """Re-run SCALE-Sim (slow) and rewrite the cache files: 'small' (minutes) or 'resnet18' (hours)."""
+    from archgym.simulators.npu import NPUDesign
+    from archgym.simulators.npu_workloads import Layer, load_workload
+    cache = sb.cache_dir()
+    if which == "small":
+        out = cache / "small_suite.jsonl"
+        out.unlink(missing_ok=True)
+        layers = [Layer(*x) for x in SMALL_LAYERS]
+        for (r, c) in SMALL_ARRAYS:
+            for kb in SMALL_BUFFERS_KB:
+                for df in ("os", "ws", "is"):
+                    sb.run_scalesim(NPUDesign(rows=r, cols=c, dataflow=df, ifmap_kb=kb, filter_kb=kb,
+                                              ofmap_kb=kb), layers, out)
+        return
+    for r, c, names in RESNET18_JOBS:
+        layers = [l for l in load_workload("resnet18") if names is None or l.name in names]
+        for df in ("os", "ws", "is"):
+            out = cache / f"resnet18_{r}x{c}_{df}.jsonl"
+            out.unlink(missing_ok=True)
+            sb.run_scalesim(NPUDesign(rows=r, cols=c, dataflow=df), layers, out)
+
+
+def live_speed(n_layers: int = 2) -> list[dict]:
+    """Time SCALE-Sim and the model on the same small layers in this run."""
+    from archgym.simulators.npu import NPUDesign
+    from archgym.simulators.npu_workloads import load_workload
+    layers = [l for l in load_workload("resnet18") if l.name in ("FC", "Conv5_s", "Conv4_s")][:n_layers]
+    out = []
+    for df in ("os", "ws", "is"):
+        d = NPUDesign(rows=32, cols=32, dataflow=df)
+        for rec, layer in zip(sb.run_scalesim(d, layers), layers):
+            t0 = time.perf_counter()
+            evaluate_layer(layer, d)
+            tm = time.perf_counter() - t0
+            out.append({"layer": layer.name, "dataflow": df, "scalesim_s": rec["wall_s"], "model_s": tm,
+                        "speedup": rec["wall_s"] / tm})
+    return out
+
+
+def _fmt(s: dict) -> str:
+    parts = [f"n={s['cases']}"]
+    for ours, _ in EXACT:
+        parts.append(f"{ours}: {100 * s[f'{ours}_exact_rate']:.0f}% exact")
+    for ours, _ in APPROX:
+        parts.append(f"{ours}: MAE {s[f'{ours}_mae_pct']:.2f}% (max {s[f'{ours}_max_err_pct']:.1f}%, "
+                     f"{100 * s[f'{ours}_exact_rate']:.0f}% exact)")
+    parts.append(f"model {s['model_ms_mean']:.2f} ms vs SCALE-Sim {s['scalesim_s_mean']:.1f} s "
+                 f"(speedup min {s['speedup_min']:.0f}x, median {s['speedup_median']:.0f}x)")
+    return "\n    ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", default=None, help="cache folder or .jsonl file (default: shipped cache)")
+    ap.add_argument("--json", default=None, help="write the summary (and per-layer rows) here")
+    ap.add_argument("--live", action="store_true", help="also time SCALE-Sim live (needs its venv)")
+    ap.add_argument("--verbose", action="store_true", help="print every layer that is not exact")
+    ap.add_argument("--regenerate", choices=("small", "resnet18"), default=None,
+                    help="re-run SCALE-Sim to rebuild a cache part first (small: minutes, resnet18: hours)")
+    args = ap.parse_args(argv)
+    if args.regenerate:
+        regenerate(args.regenerate)
+    recs = sb.load_cache(args.cache)
+    if not recs:
+        print("no cached SCALE-Sim results found")
+        return 1
+    res = compare(recs)
+    for g, s in res["groups"].items():
+        print(f"[{g}]\n    {_fmt(s)}")
+    print(f"[overall]\n    {_fmt(res['overall'])}")
+    if args.verbose:
+        for r in res["rows"]:
+            bad = {k: v for k, v in r.items() if isinstance(v, tuple) and v[0] != v[1]}
+            if bad:
+                print(r["array"], r["dataflow"], r["layer"],
+                      {k: f"{a:.0f} vs {b:.0f} ({(a - b) / b * 100:+.2f}%)" for k, (a, b) in bad.items()})
+    if args.live:
+        res["live"] = live_speed()
+        for x in res["live"]:
+            print(f"live {x['dataflow']} {x['layer']}: SCALE-Sim {x['scalesim_s']:.2f} s, "
+                  f"model {x['model_s'] * 1e3:.2f} ms, speedup {x['speedup']:.0f}x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

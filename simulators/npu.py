@@ -1,0 +1,588 @@
+"""Analytical model of a spatial PE array (NPU) running convolution, GEMM and attention layers.
+
+Why analytical: SCALE-Sim replays every cycle (minutes per network); design-space exploration needs
+thousands of evaluations per minute.  For the systolic dataflows (output-, weight-, input-stationary)
+this model reproduces SCALE-Sim 3.0.0's schedule in closed form, fold by fold:
+
+* a layer is an im2col GEMM: Npx output pixels x W = R*S*C window x M filters;
+* the array (ar rows x ac cols) maps two of these dimensions spatially (Sr x Sc) and streams the third
+  (T): os: Sr=Npx, Sc=M, T=W;  ws: Sr=W, Sc=M, T=Npx;  is: Sr=W, Sc=Npx, T=M;
+* folds = ceil(Sr/ar) * ceil(Sc/ac); each fold lasts T + ar + ac - 2 cycles (os) or
+  T + 2*ar + ac - 2 (ws/is: the stationary operand is loaded first), so
+  compute_cycles = folds * fold_cycles (SCALE-Sim reports this minus one: it prints the last cycle index);
+* SRAM traffic per operand is the sum of the per-fold tile sizes (closed forms in `_sram_counts`).
+
+DRAM traffic and stalls follow SCALE-Sim's double-buffered scratchpad: a read buffer keeps half its
+capacity "active" and refills the other half (ceil(half/bw)*bw words, bw words/cycle) whenever a
+demanded word is outside the active window.  We walk that window over the sequence of tiles the folds
+demand (O(folds), no per-cycle work) and replay the resulting refills, plus the ofmap write-buffer
+drains, in a small event model for the stall cycles.  Where the two models differ by design:
+SCALE-Sim checks buffer hits per address (overlapping conv windows can hit early), we track positions;
+SCALE-Sim takes the per-cycle maximum of the three operands' stalls, we add stalls of distinct events.
+
+Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
+counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
+
+Public API: `NPUDesign.from_dict`, `evaluate_layer`, `evaluate(design, workload) -> dict`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from archgym.errors import ConfigError, DesignError
+from archgym.simulators import npu_costs as costs
+from archgym.simulators.npu_workloads import Layer, load_workload
+
+DATAFLOWS = ("os", "ws", "is", "rs")
+LOOP_ORDERS = ("col_outer", "row_outer")  # SCALE-Sim: column folds outer, row folds inner
+
+# SCALE-Sim constants (single_layer_sim.py, read_buffer.py, read_port.py): half of each buffer is
+# active, the other half prefetches; hit sets hold ceil(size/100) words; DRAM read latency 1 cycle.
+ACTIVE_FRACTION = 0.5
+SETS_PER_BUFFER = 100
+DRAM_READ_LATENCY = 1
+
+
+@dataclass(frozen=True)
+class NPUDesign:
+    """One point of the design space (all knobs a DSE agent may set)."""
+
+    rows: int = 32
+    cols: int = 32
+    dataflow: str = "ws"
+    ifmap_kb: float = 64.0
+    filter_kb: float = 64.0
+    ofmap_kb: float = 64.0
+    loop_order: str = "col_outer"
+    dram_bw: int = 10  # words per cycle per operand interface (SCALE-Sim's Bandwidth)
+    word_bytes: int = 1
+
+    def __post_init__(self) -> None:
+        for f in ("rows", "cols", "dram_bw", "word_bytes"):
+            v = getattr(self, f)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f, f"must be a positive integer, got {v!r}")
+        if self.rows > 4096 or self.cols > 4096:
+            raise ConfigError("rows/cols", "array dimensions above 4096 are outside the model's range")
+        if self.dataflow not in DATAFLOWS:
+            raise ConfigError("dataflow", f"must be one of {DATAFLOWS}, got {self.dataflow!r}")
+        if self.loop_order not in LOOP_ORDERS:
+            raise ConfigError("loop_order", f"must be one of {LOOP_ORDERS}, got {self.loop_order!r}")
+        for f in ("ifmap_kb", "filter_kb", "ofmap_kb"):
+            v = getattr(self, f)
+            if not isinstance(v, (int, float, np.number)) or isinstance(v, bool) or not math.isfinite(v) \
+                    or v <= 0:
+                raise ConfigError(f, f"must be a positive number of kilobytes, got {v!r}")
+            if v * 1024 / self.word_bytes < 2 * SETS_PER_BUFFER:
+                raise ConfigError(f, f"{v} KB holds fewer than {2 * SETS_PER_BUFFER} words")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "NPUDesign":
+        """Build a design from a knob dict; unknown keys are an error (typos must not pass)."""
+        if not isinstance(d, Mapping):
+            raise DesignError(f"an NPU design must be a dict of knobs, got {type(d).__name__}")
+        known = set(cls.__dataclass_fields__)
+        extra = set(d) - known
+        if extra:
+            raise ConfigError(sorted(extra)[0], f"unknown NPU design knob; valid knobs: {sorted(known)}")
+        return cls(**dict(d))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def buffer_words(self, kb: float) -> int:
+        return int(kb * 1024 // self.word_bytes)
+
+
+# ------------------------------------------------------------------------------------------------
+# Fold geometry and closed forms
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Mapping:
+    sr: int
+    sc: int
+    t: int
+    row_fold: int
+    col_fold: int
+    fold_cycles: int
+
+
+def _mapping(layer: Layer, d: NPUDesign) -> _Mapping:
+    npx, w, m = layer.ofmap_px, layer.window, layer.num_filters
+    sr, sc, t = {"os": (npx, m, w), "ws": (w, m, npx), "is": (w, npx, m)}[d.dataflow]
+    rf, cf = math.ceil(sr / d.rows), math.ceil(sc / d.cols)
+    extra = d.rows + d.cols - 2 if d.dataflow == "os" else 2 * d.rows + d.cols - 2
+    return _Mapping(sr, sc, t, rf, cf, t + extra)
+
+
+def _sram_counts(layer: Layer, d: NPUDesign, mp: _Mapping) -> tuple[int, int, int]:
+    """SRAM ifmap reads, filter reads, ofmap writes of SCALE-Sim's schedule (one group)."""
+    npx, w, m = layer.ofmap_px, layer.window, layer.num_filters
+    folds = mp.row_fold * mp.col_fold
+    if d.dataflow == "os":
+        # every fold streams its ifmap rows and filter columns; ofmap: each output once, plus
+        # SCALE-Sim counts (ar + ac) extra writes per fold (systolic_compute_os.create_ofmap_demand_mat)
+        return mp.col_fold * w * npx, mp.row_fold * w * m, npx * m + folds * (d.rows + d.cols)
+    if d.dataflow == "ws":
+        return mp.col_fold * npx * w, w * m, mp.row_fold * npx * m
+    return w * npx, mp.col_fold * m * w, mp.row_fold * m * npx  # is
+
+
+def _used(total: int, tile: int) -> np.ndarray:
+    """Sizes of the tiles that cover `total` in steps of `tile` (last one partial)."""
+    n = math.ceil(total / tile)
+    out = np.full(n, tile, dtype=np.int64)
+    out[-1] = total - tile * (n - 1)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# DRAM: SCALE-Sim's double-buffered read window, walked over the demanded tiles
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class _ReadStream:
+    """One operand's demand per fold: the first and last word (valid-word positions in the buffer's
+    prefetch order) of the tile the fold reads, and whether the fold reads it backwards."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    descending: bool
+    n_valid: int     # words actually held (non-padding) in prefetch order
+    n_padded: int    # prefetch matrix size including padding (sets the first fill's size)
+
+
+def _fold_order(mp: _Mapping, loop_order: str) -> tuple[np.ndarray, np.ndarray]:
+    fc, fr = np.meshgrid(np.arange(mp.col_fold), np.arange(mp.row_fold), indexing="ij")
+    if loop_order == "row_outer":
+        fc, fr = fc.T, fr.T
+    return fc.ravel(), fr.ravel()
+
+
+def _clipped_ramp_sum(x: np.ndarray, n: int, cap: int) -> np.ndarray:
+    """sum_{c=0}^{n-1} clip(x - c, 0, cap), vectorised (elements before anti-diagonal x)."""
+    def ramp(y: np.ndarray) -> np.ndarray:  # sum_{c=0}^{n-1} max(y - c, 0)
+        k = np.clip(y, 0, n)
+        return k * y - k * (k - 1) // 2
+    return ramp(x) - ramp(x - cap)
+
+
+def _diag_stream(tile: np.ndarray, n_tiles: int, t: int, n: int, used_last: int, scale: float,
+                 n_valid: int) -> _ReadStream:
+    """Tiles of t rows x n columns stacked vertically and read by anti-diagonals (SCALE-Sim's
+    os/ws ifmap, os filter and is filter prefetch order); fold k reads rows [k*t, (k+1)*t) skewed,
+    i.e. from the start of diagonal k*t to the end of diagonal k*t + t + n - 2."""
+    m = n_tiles * t
+    pad_row0 = (n_tiles - 1) * t
+
+    def valid_before(dg: np.ndarray) -> np.ndarray:
+        total = _clipped_ramp_sum(dg, n, m)
+        pad = _clipped_ramp_sum(dg - used_last - pad_row0, n - used_last, t) if used_last < n else 0
+        return (total - pad) * scale
+    d0 = tile.astype(np.int64) * t
+    lo = valid_before(d0)
+    hi = valid_before(d0 + t + n - 1) - 1
+    return _ReadStream(lo, hi, False, n_valid, m * n)
+
+
+def _rowmajor_stream(tile: np.ndarray, fr: np.ndarray, rows_per_tile: int, n: int, used: np.ndarray,
+                     ar: int, scale: float, n_valid: int) -> _ReadStream:
+    """Tiles of rows_per_tile rows x n columns (padding columns hold no data) stacked row-major
+    (SCALE-Sim's ws filter and is ifmap prefetch order); fold (k, fr) reads rows
+    [fr*ar, fr*ar + ar) of tile k in reverse order (the demand matrix is flipped)."""
+    base = np.concatenate(([0], np.cumsum(used * rows_per_tile)[:-1]))
+    r0 = fr.astype(np.int64) * ar
+    r1 = np.minimum(r0 + ar, rows_per_tile)
+    u = used[tile]
+    lo = (base[tile] + r0 * u) * scale
+    hi = (base[tile] + r1 * u) * scale - 1
+    return _ReadStream(lo, hi, True, n_valid, len(used) * rows_per_tile * n)
+
+
+class _Im2col:
+    """Which im2col entries hold data.  SCALE-Sim rounds the output size up (ceil), and window
+    entries that fall outside the input are -1 (operand_matrix.calc_ifmap_elem_addr): its buffers
+    hold only the others, so buffer positions count valid entries exactly."""
+
+    def __init__(self, layer: Layer):
+        self.l = layer
+        st = layer.stride
+        self.ny = np.clip(-(-(layer.ifmap_h - np.arange(layer.filt_h)) // st), 0, layer.ofmap_h)
+        self.nx = np.clip(-(-(layer.ifmap_w - np.arange(layer.filt_w)) // st), 0, layer.ofmap_w)
+
+    def _pixel_limits(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        oy, ox = np.divmod(p, self.l.ofmap_w)
+        rl = np.clip(self.l.ifmap_h - oy * self.l.stride, 0, self.l.filt_h)
+        sl = np.clip(self.l.ifmap_w - ox * self.l.stride, 0, self.l.filt_w)
+        return rl, sl
+
+    def window_prefix(self, p: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Valid entries among window indices [0, x) of output pixel p (0 for padding pixels)."""
+        l = self.l
+        ok = p < l.ofmap_px
+        rl, sl = self._pixel_limits(np.where(ok, p, 0))
+        q, c_rem = np.divmod(x, l.channels)
+        r0, s0 = np.divmod(q, l.filt_w)
+        pos = np.minimum(r0, rl) * sl + np.where(r0 < rl, np.minimum(s0, sl), 0)
+        part = np.where((r0 < rl) & (s0 < sl), c_rem, 0)
+        return np.where(ok, l.channels * pos + part, 0)
+
+    def pixel_prefix(self, i: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Valid entries of window index i among output pixels [0, x) (0 for padding indices)."""
+        l = self.l
+        ok = i < l.window
+        r, rem = np.divmod(np.where(ok, i, 0), l.filt_w * l.channels)
+        s = rem // l.channels
+        ny, nx = self.ny[r], self.nx[s]
+        fy, fx = np.divmod(x, l.ofmap_w)
+        cnt = np.minimum(fy, ny) * nx + np.where(fy < ny, np.minimum(fx, nx), 0)
+        return np.where(ok, cnt, 0)
+
+
+def _diag_valid_stream(tile: np.ndarray, n_tiles: int, t: int, n: int,
+                       col_prefix, n_valid: int) -> _ReadStream:
+    """Like `_diag_stream` but counting valid entries exactly: col_prefix(k, j, x) is the number of
+    valid entries in rows [0, x) of column j of tile k."""
+    kk, jj = np.meshgrid(np.arange(n_tiles), np.arange(n), indexing="ij")
+    full = col_prefix(kk, jj, np.full_like(kk, t))
+    cum = np.vstack([np.zeros((1, n), dtype=np.int64), np.cumsum(full, axis=0)])  # tiles < k
+
+    uniq, inv = np.unique(tile, return_inverse=True)
+    d0 = uniq.astype(np.int64) * t
+
+    def valid_before(dg: np.ndarray) -> np.ndarray:
+        y = dg[:, None] - np.arange(n)[None, :]
+        y = np.clip(y, 0, n_tiles * t)
+        kq = np.minimum(y // t, n_tiles - 1)
+        rem = y - kq * t
+        j = np.broadcast_to(np.arange(n), y.shape)
+        return (cum[kq, j] + col_prefix(kq, j, rem)).sum(axis=1)
+    lo = valid_before(d0)[inv]
+    hi = valid_before(d0 + t + n - 1)[inv] - 1
+    return _ReadStream(lo.astype(np.float64), hi.astype(np.float64), False, n_valid, n_tiles * t * n)
+
+
+def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
+             ) -> tuple[_ReadStream, _ReadStream]:
+    """Prefetch order and per-fold demanded words of the ifmap and filter operands, following
+    SCALE-Sim's systolic_compute_{os,ws,is}.create_*_prefetch_mat / create_*_demand_mat."""
+    npx, w, m = layer.ofmap_px, layer.window, layer.num_filters
+    ar, ac = d.rows, d.cols
+    im = _Im2col(layer)
+    valid_if = layer.valid_window_elems()
+    if d.dataflow == "os":  # ifmap tile k: pixels [k*ar, (k+1)*ar) as columns, window rows
+        ifm = _diag_valid_stream(fr, mp.row_fold, w, ar,
+                                 lambda k, j, x: im.window_prefix(k * ar + j, x), valid_if)
+        fil = _diag_stream(fc, mp.col_fold, w, ac, m - (mp.col_fold - 1) * ac, 1.0, w * m)
+    elif d.dataflow == "ws":  # ifmap tile k: window indices [k*ar, (k+1)*ar) as columns, pixel rows
+        ifm = _diag_valid_stream(fr, mp.row_fold, npx, ar,
+                                 lambda k, j, x: im.pixel_prefix(k * ar + j, x), valid_if)
+        fil = _rowmajor_stream(fc, fr, w, ac, _used(m, ac), ar, 1.0, w * m)
+    else:  # is: ifmap tile fc = pixels [fc*ac, ...) as columns, window rows, stored row-major
+        pix = np.arange(mp.col_fold * ac).reshape(mp.col_fold, ac)
+        base = np.concatenate(([0], np.cumsum(im.window_prefix(pix, np.full_like(pix, w)).sum(axis=1))))
+        r0 = fr.astype(np.int64) * ar
+        r1 = np.minimum(r0 + ar, w)
+        lo = base[fc] + im.window_prefix(pix[fc], r0[:, None]).sum(axis=1)
+        hi = base[fc] + im.window_prefix(pix[fc], r1[:, None]).sum(axis=1) - 1
+        # SCALE-Sim tests buffer hits by address: when convolution windows overlap, the words a fold
+        # reads backwards are (almost always) also held further ahead in the window, so the fold
+        # behaves as a forward stream; without overlap (1x1, stride >= filter) it really steps back.
+        overlap = layer.filt_h > layer.stride or layer.filt_w > layer.stride
+        ifm = _ReadStream(lo.astype(np.float64), hi.astype(np.float64), not overlap, valid_if,
+                          mp.col_fold * ac * w)
+        fil = _diag_stream(fr, mp.row_fold, m, ar, w - (mp.row_fold - 1) * ar, 1.0, w * m)
+    return ifm, fil
+
+
+def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.ndarray,
+                      span: tuple[int, int]) -> tuple[int, list[float]]:
+    """DRAM words read and the demand line of every refill, for SCALE-Sim's read buffer.
+
+    The buffer's content is a ring of L hit-sets of `eps` words in prefetch order; the active window
+    covers A sets and a demanded word outside it slides the window forward (circularly) by P sets
+    (read_buffer.new_prefetch), so a step backwards costs a full turn of the ring."""
+    eps = math.ceil(buf_words / SETS_PER_BUFFER)
+    active = math.ceil(buf_words * ACTIVE_FRACTION)
+    prefetch = buf_words - active
+    n_sets = st.n_valid // eps + 1
+    a = min(math.ceil(active / eps), n_sets)
+    p = min(math.ceil(prefetch / eps), n_sets - a)
+    fetch_rows = math.ceil(st.n_padded / bw)
+    words = min(math.ceil(active / bw), fetch_rows) * bw  # initial fill of the active half
+    refill_words = math.ceil(prefetch / bw) * bw
+    events: list[float] = []
+    if p <= 0:
+        return words, events
+    w0 = 0  # first set of the active window
+    lo_s = (np.floor(st.lo) // eps).astype(np.int64)
+    hi_s = (np.floor(np.maximum(st.hi, st.lo)) // eps).astype(np.int64)
+    lo_line, hi_line = span
+    for k in range(len(lo_s)):
+        s_lo, s_hi = int(lo_s[k]), int(hi_s[k])
+        off_lo = (s_lo - w0) % n_sets
+        if off_lo < a and off_lo + s_hi - s_lo < a:
+            continue  # the whole tile is already in the active window
+        line0 = float(fold_start[k] + lo_line)
+        if st.descending:  # rows arrive last-first within one short burst
+            for s in range(s_hi, s_lo - 1, -1):
+                while (s - w0) % n_sets >= a:
+                    w0 = (w0 + p) % n_sets
+                    events.append(line0)
+            continue
+        while (s_lo - w0) % n_sets >= a:  # the tile's first word is outside the window
+            w0 = (w0 + p) % n_sets
+            events.append(line0)
+        off0 = (s_lo - w0) % n_sets
+        off1 = off0 + (s_hi - s_lo)
+        if off1 >= a:  # the tile streams past the window: one refill per P sets
+            n = math.ceil((off1 - a + 1) / p)
+            line1 = float(fold_start[k] + hi_line)
+            denom = max(s_hi - s_lo, 1)
+            for j in range(n):
+                need = a + j * p - off0  # sets past s_lo at which refill j is demanded
+                events.append(line0 + (line1 - line0) * min(max(need, 0) / denom, 1.0))
+            w0 = (w0 + n * p) % n_sets
+    return words + len(events) * refill_words, events
+
+
+def _ofmap_writes_per_fold(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
+                           ) -> tuple[np.ndarray, tuple[int, int]]:
+    """Valid ofmap words each fold writes, and the line span (within the fold) they occupy."""
+    npx, m = layer.ofmap_px, layer.num_filters
+    if d.dataflow == "os":
+        rows, cols = _used(npx, d.rows), _used(m, d.cols)
+        return rows[fr] * cols[fc], (mp.t - 1, mp.t - 1 + d.rows + d.cols - 1)
+    cols = _used(m if d.dataflow == "ws" else npx, d.cols)
+    per_col = npx if d.dataflow == "ws" else m
+    return per_col * cols[fc], (2 * d.rows - 1, mp.fold_cycles)
+
+
+def _stall_cycles(read_events: Sequence[tuple[list[float], int]], wr_lines: np.ndarray,
+                  wr_cum: np.ndarray, ofmap_words: int, bw: int) -> float:
+    """Replay SCALE-Sim's memory timing at refill/drain granularity.
+
+    Reads: refill k of an operand completes at cycle k*(refill_lines + latency) - 1 (refills queue
+    back to back on the DRAM port); a demand that arrives earlier stalls, and SCALE-Sim adds the wait
+    twice (read_buffer.service_reads adds `potential_stall_cycles` to the offset twice when positive).
+    Writes: the ofmap buffer drains half of itself (ceil(half/bw) cycles) once it is more than half
+    full; a write that finds it full waits for the running drain (write_buffer.service_writes)."""
+    merged = list(heapq.merge(*[[(ln, (k + 1) * dur - 1.0) for k, ln in enumerate(lines)]
+                                for lines, dur in read_events]))
+    total_w = float(wr_cum[-1]) if len(wr_cum) else 0.0
+    half = ofmap_words - math.ceil(ofmap_words * ACTIVE_FRACTION)
+    drain_cycles = math.ceil(half / bw)
+    drain_words = drain_cycles * bw
+
+    lines_l, cum_l = wr_lines.tolist(), wr_cum.tolist()
+    last = len(cum_l) - 1
+
+    def line_at(nw: float) -> float:  # demand line at which the nw-th ofmap word is written
+        i = bisect.bisect_left(cum_l, nw)
+        if i == 0 or i > last:
+            return lines_l[min(i, last)]
+        c0, c1, l0, l1 = cum_l[i - 1], cum_l[i], lines_l[i - 1], lines_l[i]
+        return l0 + (nw - c0) / (c1 - c0) * (l1 - l0)
+
+    def written_by(line: float) -> float:  # ofmap words written by demand line `line`
+        i = bisect.bisect_right(lines_l, line)
+        if i == 0 or i > last:
+            return cum_l[min(i, last)] if i else cum_l[0]
+        c0, c1, l0, l1 = cum_l[i - 1], cum_l[i], lines_l[i - 1], lines_l[i]
+        return c0 + (line - l0) / (l1 - l0) * (c1 - c0) if l1 > l0 else c1
+
+    stall = 0.0
+    free = float(ofmap_words)
+    active = ofmap_words - half
+    n_done = 0.0          # ofmap words written so far
+    drain_end = -math.inf
+    ri = 0
+    while True:
+        # next ofmap event: the buffer fills up during a drain ("full"), or a drain starts ("trigger")
+        w_line, full = math.inf, False
+        if n_done < total_w:
+            n_trig = max(n_done + free - active + 1, n_done)  # first write leaving free < active
+            if drain_end > -math.inf:
+                n_full = n_done + free
+                if n_full <= total_w and line_at(n_full) + stall < drain_end:
+                    w_line, full = line_at(n_full), True
+                else:
+                    n_trig = max(n_trig, written_by(drain_end - stall))
+            if not full and n_trig <= total_w:
+                w_line = line_at(n_trig)
+        r_line = merged[ri][0] if ri < len(merged) else math.inf
+        if r_line == math.inf and w_line == math.inf:
+            return stall
+        if r_line <= w_line:
+            while ri < len(merged) and merged[ri][0] == r_line:  # refills demanded on one line
+                wait = merged[ri][1] - (r_line + stall) - DRAM_READ_LATENCY
+                if wait > 0:
+                    stall += 2 * wait
+                ri += 1
+            continue
+        if full:
+            n_done, free = n_done + free, 0.0
+            stall += drain_end - (w_line + stall)
+            start = drain_end
+        else:
+            n_new = max(written_by(w_line), n_done + 1)
+            free -= n_new - n_done
+            n_done = n_new
+            start = w_line + stall
+        free += drain_words
+        drain_end = start + drain_cycles - 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Row-stationary (Eyeriss) analytical model
+# ------------------------------------------------------------------------------------------------
+def _row_stationary(layer: Layer, d: NPUDesign) -> dict[str, float]:
+    """Eyeriss row-stationary mapping (Chen et al., ISCA 2016, Sec. IV): a logical PE set of
+    r filter rows x e output rows runs 1-D row convolutions (S x F MACs per PE); sets for different
+    (channel, filter) pairs are replicated over the array; psums accumulate vertically."""
+    r_f, s_f, c, m = layer.filt_h, layer.filt_w, layer.channels, layer.num_filters
+    e_o, f_o, st = layer.ofmap_h, layer.ofmap_w, layer.stride
+    r = min(r_f, d.rows)
+    r_folds = math.ceil(r_f / r)
+    e = min(e_o, d.cols)
+    strips = math.ceil(e_o / e)
+    sets = (d.rows // r) * (d.cols // e)
+    items = c * m * strips * r_folds            # (channel, filter, strip, filter-row fold) work items
+    passes = math.ceil(items / sets)
+    pass_cycles = s_f * f_o + r + e              # 1-D convolution plus pipeline fill/drain
+    compute = passes * pass_cycles
+    in_rows = (e - 1) * st + r
+    # a pass multicasts each ifmap row to the sets sharing its channel; filters stay in the spads
+    ifmap_sram = c * strips * r_folds * in_rows * layer.ifmap_w * math.ceil(m / max(1, min(sets, m)))
+    filter_sram = c * m * r_f * s_f * strips
+    ofmap_sram = m * e_o * f_o * (2 * c - 1) * r_folds  # psum read-modify-write across channels
+    return {"compute_cycles": compute, "sram_ifmap_reads": ifmap_sram, "sram_filter_reads": filter_sram,
+            "sram_ofmap_writes": ofmap_sram, "rf_accesses": 4 * layer.ofmap_px * layer.window * m,
+            "noc_hops": layer.ofmap_px * layer.window * m}
+
+
+def _reuse_dram(footprint: int, buf_words: int, passes: int) -> int:
+    """Operand words fetched from DRAM when it is streamed `passes` times through a buffer."""
+    return footprint if footprint <= buf_words else footprint * passes
+
+
+# ------------------------------------------------------------------------------------------------
+# Public evaluation
+# ------------------------------------------------------------------------------------------------
+COUNT_KEYS = ("macs", "compute_cycles", "stall_cycles", "cycles", "sram_ifmap_reads", "sram_filter_reads",
+              "sram_ofmap_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
+              "rf_accesses", "noc_hops")
+
+
+def evaluate_layer(layer: Layer, design: NPUDesign | Mapping[str, Any]) -> dict[str, float]:
+    """Cycles and accesses per memory level of one layer (all its groups)."""
+    d = design if isinstance(design, NPUDesign) else NPUDesign.from_dict(design)
+    g = layer.single_group()
+    if_buf, f_buf, o_buf = d.buffer_words(d.ifmap_kb), d.buffer_words(d.filter_kb), d.buffer_words(d.ofmap_kb)
+    npx, w, m = g.ofmap_px, g.window, g.num_filters
+    if d.dataflow == "rs":
+        out = _row_stationary(g, d)
+        # DRAM: each operand once if it fits its buffer; otherwise the ifmap is re-streamed for
+        # every group of filters in flight and the filters for every output-row strip
+        sets = (d.rows // min(g.filt_h, d.rows)) * (d.cols // min(g.ofmap_h, d.cols))
+        strips = math.ceil(g.ofmap_h / min(g.ofmap_h, d.cols))
+        out["dram_ifmap_reads"] = _reuse_dram(g.ifmap_h * g.ifmap_w * g.channels, if_buf,
+                                              math.ceil(m / max(1, min(sets, m))))
+        out["dram_filter_reads"] = _reuse_dram(w * m, f_buf, strips)
+        out["dram_ofmap_writes"] = _reuse_dram(npx * m, o_buf, 1)
+        dram_time = max(out["dram_ifmap_reads"], out["dram_filter_reads"], out["dram_ofmap_writes"]) / d.dram_bw
+        out["stall_cycles"] = max(0.0, dram_time - out["compute_cycles"])
+    else:
+        mp = _mapping(g, d)
+        sram_if, sram_f, sram_o = _sram_counts(g, d, mp)
+        fc, fr = _fold_order(mp, d.loop_order)
+        fold_start = np.arange(len(fc), dtype=np.float64) * mp.fold_cycles
+        ifm, fil = _streams(g, d, mp, fc, fr)
+        t, ar, ac = mp.t, d.rows, d.cols
+        spans = {"os": ((0, t + ar - 1), (0, t + ac - 1)),
+                 "ws": ((ar, 2 * ar + t - 1), (0, ar)),
+                 "is": ((0, ar), (ar, 2 * ar + t - 1))}[d.dataflow]
+        dram_if, ev_if = _read_buffer_walk(ifm, if_buf, d.dram_bw, fold_start, spans[0])
+        dram_f, ev_f = _read_buffer_walk(fil, f_buf, d.dram_bw, fold_start, spans[1])
+        wr, (o0, o1) = _ofmap_writes_per_fold(g, d, mp, fc, fr)
+        wr_lines = np.empty(2 * len(wr))
+        wr_lines[0::2] = fold_start + o0
+        wr_lines[1::2] = fold_start + o1
+        cum = np.cumsum(wr, dtype=np.float64)
+        wr_cum = np.empty(2 * len(wr))
+        wr_cum[0::2] = cum - wr
+        wr_cum[1::2] = cum
+        refill_cycles = lambda buf: math.ceil((buf - math.ceil(buf * ACTIVE_FRACTION)) / d.dram_bw) \
+            + DRAM_READ_LATENCY  # noqa: E731
+        stall = _stall_cycles([(ev_if, refill_cycles(if_buf)), (ev_f, refill_cycles(f_buf))],
+                              wr_lines, wr_cum, o_buf, d.dram_bw)
+        out = {"compute_cycles": len(fc) * mp.fold_cycles, "sram_ifmap_reads": sram_if,
+               "sram_filter_reads": sram_f, "sram_ofmap_writes": sram_o,
+               "dram_ifmap_reads": dram_if, "dram_filter_reads": dram_f, "dram_ofmap_writes": int(cum[-1]),
+               "stall_cycles": stall,
+               # each MAC reads its two operand registers and updates its psum register, and forwards
+               # the moving operands to a neighbour (systolic array: two hops per MAC)
+               "rf_accesses": 3 * npx * w * m, "noc_hops": 2 * npx * w * m,
+               "row_fold": mp.row_fold, "col_fold": mp.col_fold, "fold_cycles": mp.fold_cycles}
+    out["macs"] = npx * w * m
+    out["cycles"] = out["compute_cycles"] + out["stall_cycles"]
+    if layer.groups > 1:
+        for k in COUNT_KEYS:
+            out[k] = out[k] * layer.groups
+    return out
+
+
+def _energy_area(d: NPUDesign, tot: Mapping[str, float]) -> dict[str, float]:
+    wb = d.word_bytes
+    e_if, e_f, e_o = (costs.sram_energy_pj_per_byte(kb) * wb for kb in (d.ifmap_kb, d.filter_kb, d.ofmap_kb))
+    dram_words = tot["dram_ifmap_reads"] + tot["dram_filter_reads"] + tot["dram_ofmap_writes"]
+    e = {
+        "energy_mac_pj": tot["macs"] * costs.E_MAC_PJ,
+        "energy_rf_pj": tot["rf_accesses"] * costs.E_RF_PJ,
+        "energy_noc_pj": tot["noc_hops"] * costs.E_NOC_HOP_PJ,
+        "energy_sram_pj": tot["sram_ifmap_reads"] * e_if + tot["sram_filter_reads"] * e_f
+        + tot["sram_ofmap_writes"] * e_o
+        # words brought from DRAM are also written into the buffers, ofmap words read out to DRAM
+        + tot["dram_ifmap_reads"] * e_if + tot["dram_filter_reads"] * e_f + tot["dram_ofmap_writes"] * e_o,
+        "energy_dram_pj": dram_words * wb * costs.E_DRAM_PJ_PER_BYTE,
+    }
+    e["energy_pj"] = sum(e.values())
+    pe = costs.pe_area_um2(d.dataflow) * d.rows * d.cols
+    sram = sum(costs.sram_area_um2(kb) for kb in (d.ifmap_kb, d.filter_kb, d.ofmap_kb))
+    e.update(area_pe_mm2=pe / 1e6, area_sram_mm2=sram / 1e6, area_mm2=(pe + sram) / 1e6)
+    return e
+
+
+def evaluate(design: NPUDesign | Mapping[str, Any], workload: str | Sequence[Layer] = "resnet18",
+             per_layer: bool = False) -> dict[str, Any]:
+    """Metrics of a design on a workload (shipped name, topology CSV path, or list of Layers).
+
+    Returns cycles (incl. stalls), compute/stall cycles, PE utilization, accesses per memory level
+    (register file, inter-PE, SRAM per operand, DRAM per operand), energy (pJ) with breakdown, area
+    (mm^2) and a DRAM bandwidth check (`dram_bw_required` words/cycle to run without stalls)."""
+    d = design if isinstance(design, NPUDesign) else NPUDesign.from_dict(design)
+    layers = load_workload(workload) if isinstance(workload, str) else list(workload)
+    if not layers:
+        raise DesignError("workload has no layers")
+    rows = [evaluate_layer(layer, d) for layer in layers]
+    tot: dict[str, Any] = {k: float(sum(r[k] for r in rows)) for k in COUNT_KEYS}
+    pes = d.rows * d.cols
+    tot["pe_utilization"] = tot["macs"] / (tot["cycles"] * pes)
+    tot["compute_utilization"] = tot["macs"] / (tot["compute_cycles"] * pes)
+    dram_words = tot["dram_ifmap_reads"] + tot["dram_filter_reads"] + tot["dram_ofmap_writes"]
+    # three operand interfaces of dram_bw words/cycle each (SCALE-Sim's model)
+    tot["dram_bw_required"] = max(tot[k] for k in ("dram_ifmap_reads", "dram_filter_reads",
+                                                   "dram_ofmap_writes")) / tot["compute_cycles"]
+    tot["dram_bw_available"] = float(d.dram_bw)
+    tot["dram_bw_ok"] = bool(tot["dram_bw_required"] <= d.dram_bw)
+    tot["dram_bytes"] = dram_words * d.word_bytes
+    tot.update(_energy_area(d, tot))
+    if per_layer:
+        tot["layers"] = [dict(name=layer.name, **r) for layer, r in zip(layers, rows)]
+    return tot

@@ -1,0 +1,133 @@
+"""SCALE-Sim 3.0.0 as a second (ground-truth) backend of the NPU dataflow family.
+
+Why a subprocess in its own virtual environment: SCALE-Sim 3.0.0 crashes under numpy 2.4
+(double_buffered_scratchpad_mem.py) and works with numpy 2.2, while archgym runs on numpy 2.4.
+`ensure_scalesim_venv()` creates a private venv (default ~/.cache/archgym/scalesim-venv, override
+with ARCHGYM_SCALESIM_VENV) with `scalesim==3.0.0` and `numpy==2.2.*`; `run_scalesim()` runs
+simulators/scalesim_worker.py inside it, one layer at a time, traces disabled, in a temporary
+directory.  SCALE-Sim is slow (minutes per ResNet-18 layer set): use it to validate, never in a loop.
+
+Its results are cached as JSON lines under simulators/data/npu/scalesim_cache/ (one record per
+layer and design); `load_cache()` reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+from archgym.errors import ConfigError, SimulationError
+from archgym.simulators.npu import NPUDesign
+from archgym.simulators.npu_workloads import Layer
+
+SCALESIM_VERSION = "3.0.0"
+NUMPY_PIN = "numpy==2.2.*"
+DEFAULT_VENV = Path.home() / ".cache" / "archgym" / "scalesim-venv"
+_WORKER = Path(__file__).with_name("scalesim_worker.py")
+
+
+def venv_path() -> Path:
+    return Path(os.environ.get("ARCHGYM_SCALESIM_VENV", str(DEFAULT_VENV)))
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def scalesim_available(venv: Path | None = None) -> bool:
+    """True when the private venv exists and imports scalesim (no installation attempted)."""
+    py = _venv_python(venv or venv_path())
+    if not py.exists():
+        return False
+    r = subprocess.run([str(py), "-c", "import scalesim.scale_sim"], capture_output=True, timeout=120)
+    return r.returncode == 0
+
+
+def ensure_scalesim_venv(venv: Path | None = None) -> Path:
+    """Create (once) the private venv with SCALE-Sim and a numpy it works with; return its python.
+
+    Equivalent shell: python -m venv VENV && VENV/bin/pip install scalesim==3.0.0 'numpy==2.2.*'."""
+    venv = venv or venv_path()
+    py = _venv_python(venv)
+    if scalesim_available(venv):
+        return py
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", f"scalesim=={SCALESIM_VERSION}", NUMPY_PIN],
+                       check=True, capture_output=True, timeout=1800)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        out = getattr(exc, "stderr", b"") or b""
+        raise SimulationError(f"could not create the SCALE-Sim venv at {venv}: "
+                              f"{out.decode(errors='replace')[-2000:]}") from exc
+    return py
+
+
+def _layer_row(layer: Layer) -> list:
+    if layer.groups != 1:
+        raise ConfigError(f"layer '{layer.name}'.groups", "run depthwise layers per channel in SCALE-Sim")
+    return [layer.name, layer.ifmap_h, layer.ifmap_w, layer.filt_h, layer.filt_w, layer.channels,
+            layer.num_filters, layer.stride]
+
+
+def run_scalesim(design: NPUDesign, layers: Iterable[Layer], out_jsonl: str | Path | None = None,
+                 timeout_s: float = 7200, nice: int = 10) -> list[dict]:
+    """Simulate `layers` on `design` with SCALE-Sim; return one record per layer.
+
+    Records are appended to `out_jsonl` as they finish (so long runs can be resumed)."""
+    if design.dataflow not in ("os", "ws", "is"):
+        raise ConfigError("dataflow", f"SCALE-Sim supports os/ws/is, not {design.dataflow!r}")
+    if design.loop_order != "col_outer" or design.word_bytes != 1:
+        raise ConfigError("design", "SCALE-Sim models only loop_order='col_outer' and word_bytes=1")
+    for f in ("ifmap_kb", "filter_kb", "ofmap_kb"):
+        if float(getattr(design, f)) != int(getattr(design, f)):
+            raise ConfigError(f, "SCALE-Sim takes whole kilobytes")
+    py = ensure_scalesim_venv()
+    job = {"array_rows": design.rows, "array_cols": design.cols, "dataflow": design.dataflow,
+           "ifmap_kb": int(design.ifmap_kb), "filter_kb": int(design.filter_kb),
+           "ofmap_kb": int(design.ofmap_kb), "bandwidth": design.dram_bw,
+           "layers": [_layer_row(l) for l in layers]}
+    with tempfile.TemporaryDirectory(prefix="archgym_scalesim_") as tmp:
+        job_path = Path(tmp) / "job.json"
+        job_path.write_text(json.dumps(job))
+        out = Path(out_jsonl) if out_jsonl else Path(tmp) / "out.jsonl"
+        cmd = [str(py), str(_WORKER), str(job_path), str(out)]
+        if nice and os.name != "nt":
+            cmd = ["nice", "-n", str(nice)] + cmd
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s, cwd=tmp)
+        except subprocess.CalledProcessError as exc:
+            raise SimulationError(f"SCALE-Sim failed: {exc.stderr.decode(errors='replace')[-2000:]}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise SimulationError(f"SCALE-Sim timed out after {timeout_s} s") from exc
+        return [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
+
+
+def cache_dir() -> Path:
+    return Path(str(resources.files("archgym.simulators").joinpath("data", "npu", "scalesim_cache")))
+
+
+def load_cache(path: str | Path | None = None) -> list[dict]:
+    """All cached SCALE-Sim records (every *.jsonl file of the cache folder, or one file)."""
+    p = Path(path) if path else cache_dir()
+    files = [p] if p.is_file() else sorted(p.glob("*.jsonl"))
+    recs: list[dict] = []
+    for f in files:
+        recs += [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
+    return recs
+
+
+def record_design(rec: dict) -> NPUDesign:
+    """The NPUDesign a cached record was simulated with."""
+    return NPUDesign(rows=rec["array_rows"], cols=rec["array_cols"], dataflow=rec["dataflow"],
+                     ifmap_kb=rec["ifmap_kb"], filter_kb=rec["filter_kb"], ofmap_kb=rec["ofmap_kb"],
+                     dram_bw=rec["bandwidth"])
+
+
+def record_layer(rec: dict) -> Layer:
+    return Layer(rec["layer"], *rec["dims"])
