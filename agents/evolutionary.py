@@ -41,17 +41,17 @@ class GeneticAlgorithm(Agent):
         mutation = c.mutation_rate if c.mutation_rate is not None else 1.0 / max(1, genes)
         rng = self.rng
 
-        def score(ind: np.ndarray) -> float:
-            ev = evaluator.evaluate(problem.decode(space.from_indices(ind)))
-            return ev.cost if ev.feasible else math.inf
+        def score(individuals: list[np.ndarray]) -> list[float]:
+            designs = [problem.decode(space.from_indices(ind)) for ind in individuals]
+            return [ev.cost if ev.feasible else math.inf for ev in evaluator.evaluate_batch(designs)]
 
         pop = np.stack([rng.integers(nvec) for _ in range(c.population_size)])
-        fitness = np.array([score(ind) for ind in pop])
+        fitness = np.array(score(list(pop)))
         while True:
             order = np.argsort(fitness, kind="stable")
-            children = [pop[i].copy() for i in order[: c.elite]]
-            child_fitness = [fitness[i] for i in order[: c.elite]]
-            while len(children) < c.population_size:
+            elite = [pop[i].copy() for i in order[: c.elite]]
+            children = []
+            while len(elite) + len(children) < c.population_size:
                 a, b = self._tournament(fitness), self._tournament(fitness)
                 child = pop[a].copy()
                 if rng.random() < c.crossover_rate:
@@ -60,8 +60,8 @@ class GeneticAlgorithm(Agent):
                 flip = rng.random(genes) < mutation
                 child[flip] = rng.integers(nvec[flip])
                 children.append(child)
-                child_fitness.append(score(child))
-            pop, fitness = np.stack(children), np.array(child_fitness)
+            pop = np.stack(elite + children)
+            fitness = np.concatenate([fitness[order[: c.elite]], score(children)])
 
     def _tournament(self, fitness: np.ndarray) -> int:
         contenders = self.rng.integers(len(fitness), size=self.config.tournament_size)
@@ -96,12 +96,11 @@ class AntColony(Agent):
         space = problem.space()
         tau = [np.full(k, c.initial_pheromone) for k in space.nvec]
         while True:
-            ants, costs = [], []
-            for _ in range(c.ants):
-                ind = np.array([self.rng.choice(len(t), p=_normalize(t**c.alpha)) for t in tau])
-                ev = evaluator.evaluate(problem.decode(space.from_indices(ind)))
-                ants.append(ind)
-                costs.append(ev.cost if ev.feasible else math.inf)
+            ants = [
+                np.array([self.rng.choice(len(t), p=_normalize(t**c.alpha)) for t in tau]) for _ in range(c.ants)
+            ]
+            evaluations = evaluator.evaluate_batch([problem.decode(space.from_indices(a)) for a in ants])
+            costs = [ev.cost if ev.feasible else math.inf for ev in evaluations]
             for t in tau:
                 t *= 1.0 - c.evaporation
             order = np.argsort(costs, kind="stable")[: c.elite_ants]

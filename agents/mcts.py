@@ -35,26 +35,34 @@ face.  The ideas that matter, and where they are in that code:
 
 Problem hook (optional, generic): ``problem.search_actions(design) -> Sequence[int]``, the legal
 actions worth trying for a search that only accepts non-worsening edits (default: every legal
-action).  Every design is scored through ``evaluator.evaluate``; a transposition table keyed by the
-design (its ``__hash__``/``__eq__``, or its canonical JSON) keeps the agent from spending budget on a
-design it has already scored.  Deterministic given the seed.
+action, ``np.flatnonzero(action_mask(design))``).  It changes speed only, never which edits are
+accepted.
+
+Every design is scored through ``evaluator.evaluate`` exactly once: a transposition table keyed by
+the design's hash (or its canonical digest) keeps the agent from spending budget on a design it has
+already scored, and rejected (design, action) pairs are remembered so a revisited design does not
+re-apply edits known to fail.  The search returns by itself when a whole fresh tree meets no new
+design (the reachable space is exhausted), else it runs until the evaluator's budget is used.
+Deterministic given the seed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from archgym.agents.base import Agent, AgentConfig
+
 from archgym.errors import ConfigError
 from archgym.evaluator import Evaluator
 from archgym.problem import DesignProblem, design_hash
 
 STARTS = ("initial", "best_baseline")
+_MAX_TABLE = 4_000_000  # transposition-table entries kept before the table is cleared
+_MAX_REJECTED = 5_000_000  # remembered rejected (design, action) pairs before the set is cleared
 
 
 @dataclass
@@ -71,7 +79,18 @@ class MCTSConfig(AgentConfig):
 class _Node:
     """A tree node: a design reached by accepted edits, with its MCTS statistics."""
 
-    __slots__ = ("design", "key", "cost", "parent", "action", "children", "untried", "visits", "total", "best")
+    __slots__ = (
+        "action",
+        "best",
+        "children",
+        "cost",
+        "design",
+        "key",
+        "parent",
+        "total",
+        "untried",
+        "visits",
+    )
 
     def __init__(self, design: Any, key: Hashable, cost: float, parent: _Node | None, action: int):
         self.design = design  # None for a leaf whose design was dropped (recomputed from the parent)
@@ -101,6 +120,7 @@ class MCTS(Agent):
         _validate(config)
         self.start_design = start_design  # optional warm start (e.g. the best design of a tighter bound)
         self._scores: dict[Hashable, float] = {}  # transposition table: key -> cost
+        self._rejected: set[tuple[Hashable, int]] = set()  # (design key, action) known to worsen the cost
 
     # ---- scoring -------------------------------------------------------------------------------
     def _key(self, problem: DesignProblem, design: Any) -> Hashable:
@@ -120,13 +140,17 @@ class MCTS(Agent):
         if cost is None:
             ev = evaluator.evaluate(design)
             cost = ev.cost if ev.feasible and not ev.failed else math.inf
+            if len(self._scores) >= _MAX_TABLE:
+                self._scores.clear()  # bounded memory; re-scores then hit the evaluator's memo
             self._scores[key] = cost
         return key, cost
 
     def _actions(self, problem: DesignProblem, design: Any) -> list[int]:
         """Candidate edits of a design in a random order (ArithTreeRL samples them without replacement)."""
         hook = getattr(problem, "search_actions", None)
-        acts = np.asarray(hook(design) if hook is not None else np.flatnonzero(problem.action_mask(design)), dtype=np.int64)
+        acts = np.asarray(
+            hook(design) if hook is not None else np.flatnonzero(problem.action_mask(design)), dtype=np.int64
+        )
         return acts[self.rng.permutation(len(acts))].tolist()
 
     def _accepts(self, cost: float, parent_cost: float) -> bool:
@@ -142,8 +166,10 @@ class MCTS(Agent):
         self._scale = abs(cost) if cost != 0 else 1.0
         self._tol = self.config.tolerance * self._scale
         while True:  # each pass is one tree; an exhausted tree restarts from the start design
-            root = _Node(start, key, cost, None, -1)
-            self._tree(problem, evaluator, root)
+            known = len(self._scores)
+            self._tree(problem, evaluator, _Node(start, key, cost, None, -1))
+            if len(self._scores) == known:
+                return  # a whole tree met no new design: the reachable space is exhausted
 
     def _start(self, problem: DesignProblem, evaluator: Evaluator) -> Any:
         if self.start_design is not None:
@@ -170,8 +196,7 @@ class MCTS(Agent):
                 while node is not None:
                     node.visits += 1
                     node.total += reward
-                    if reward > node.best:
-                        node.best = reward
+                    node.best = max(node.best, reward)
                     node = node.parent
             if not root.children:
                 return
@@ -212,31 +237,56 @@ class MCTS(Agent):
             up = up.parent
         while node.untried:
             action = node.untried.pop()
-            child = problem.apply_action(design, action)
-            key, cost = self._score(problem, evaluator, child)
-            if self._accepts(cost, node.cost) and key not in path:
-                new = _Node(child, key, cost, node, action)
+            step = self._try(problem, evaluator, design, node.key, node.cost, action, path)
+            if step is not None:
+                new = _Node(step[0], step[1], step[2], node, action)
                 node.children.append(new)
                 return new
         return None
 
+    def _try(
+        self,
+        problem: DesignProblem,
+        evaluator: Evaluator,
+        design: Any,
+        key: Hashable,
+        cost: float,
+        action: int,
+        visited: set[Hashable],
+    ) -> tuple[Any, Hashable, float] | None:
+        """(child, key, cost) if the edit is accepted from a design of this key and cost, else None.
+
+        Rejections for a worse cost are remembered per (key, action), so a revisited design does not
+        re-apply edits known to fail (acceptance depends only on the two costs).
+        """
+        if (key, action) in self._rejected:
+            return None
+        child = problem.apply_action(design, action)
+        child_key, child_cost = self._score(problem, evaluator, child)
+        if not self._accepts(child_cost, cost):
+            if len(self._rejected) >= _MAX_REJECTED:
+                self._rejected.clear()  # bounded memory; only a speed-up is lost
+            self._rejected.add((key, action))
+            return None
+        if child_key in visited:
+            return None
+        return child, child_key, child_cost
+
     def _rollout(self, problem: DesignProblem, evaluator: Evaluator, leaf: _Node) -> float:
         """Default policy: random accepted edits until none is left; reward = -best cost / scale."""
-        design, cost = leaf.design, leaf.cost
+        design, key, cost = leaf.design, leaf.key, leaf.cost
         best = cost
-        seen = {leaf.key}
+        seen = {key}
         for _ in range(self.config.max_rollout_steps):
-            moved = False
             for action in self._actions(problem, design):
-                child = problem.apply_action(design, action)
-                key, c = self._score(problem, evaluator, child)
-                if self._accepts(c, cost) and key not in seen:
-                    design, cost, moved = child, c, True
+                step = self._try(problem, evaluator, design, key, cost, action, seen)
+                if step is not None:
+                    design, key, cost = step
                     seen.add(key)
-                    best = min(best, c)
+                    best = min(best, cost)
                     break
-            if not moved:
-                break
+            else:
+                break  # no edit accepted: a terminal design
         leaf.design = None  # leaves are recomputed from their parent when expanded (bounded memory)
         return -best / self._scale
 

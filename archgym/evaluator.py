@@ -73,37 +73,74 @@ class Evaluator:
     def remaining(self) -> int | None:
         return None if self.budget is None else max(0, self.budget - self.steps)
 
-    # ---- the one evaluation entry point --------------------------------------------------
+    # ---- the evaluation entry points ----------------------------------------------------
     def evaluate(self, design: Any) -> Evaluation:
+        return self.evaluate_batch([design])[0]
+
+    def evaluate_batch(self, designs: list[Any]) -> list[Evaluation]:
+        """Evaluate several designs (a population, a vectorized step) in one call, so a cost model
+        that runs external tools can run them in parallel; logged in order, one row each.  Raises
+        BudgetExhausted after logging the designs that fit in the budget if some did not."""
         if self.exhausted:
             raise BudgetExhausted(f"budget of {self.budget} evaluations used")
-        step = self.steps
-        text = self.problem.canonical(design)
-        key = design_hash(text)
+        fitting = designs if self.remaining is None else designs[: self.remaining]
+        texts = [self.problem.canonical(d) for d in fitting]
+        keys = [design_hash(t) for t in texts]
         start = time.perf_counter()
-        cached = False
-        replayed = self._replay.pop(step, None)
-        if replayed is not None and replayed["design_hash"] != key:
+        results: list[Evaluation | None] = [None] * len(fitting)
+        replayed = [False] * len(fitting)
+        cached = [False] * len(fitting)
+        todo: dict[str, list[int]] = {}
+        for pos, key in enumerate(keys):
+            row = self._take_replay(self.steps + pos, key)
+            if row is not None:
+                results[pos] = _evaluation_from_row(row)
+                replayed[pos] = True
+                self._memo.setdefault(key, results[pos])
+            elif key in self._memo:
+                results[pos], cached[pos] = self._memo[key], True
+            elif key in todo:  # the same new design twice in one batch: simulate once
+                todo[key].append(pos)
+                cached[pos] = True
+            else:
+                todo[key] = [pos]
+        if todo:
+            firsts = [positions[0] for positions in todo.values()]
+            fresh = self._evaluate_safely_batch([fitting[p] for p in firsts])
+            for (key, positions), evaluation in zip(todo.items(), fresh):
+                if not evaluation.failed:  # a failure (e.g. a timeout) may pass on retry
+                    self._memo[key] = evaluation
+                for p in positions:
+                    results[p] = evaluation
+        wall = (time.perf_counter() - start) / max(1, len(fitting))
+        out: list[Evaluation] = []
+        for pos, design in enumerate(fitting):
+            evaluation = results[pos]
+            assert evaluation is not None
+            self._record(design, texts[pos], keys[pos], evaluation, cached[pos], replayed[pos], wall)
+            out.append(evaluation)
+        if len(fitting) < len(designs):
+            raise BudgetExhausted(f"budget of {self.budget} evaluations used")
+        return out
+
+    def _take_replay(self, step: int, key: str) -> dict[str, Any] | None:
+        row = self._replay.pop(step, None)
+        if row is not None and row["design_hash"] != key:
             warnings.warn(
                 f"resume: run {self.run_id} diverged from its log at step {step}; "
                 "re-evaluating from here (was the config or code changed?)",
-                stacklevel=2,
+                stacklevel=3,
             )
             self.store.delete_evaluations_from(self.run_id, step)
             self._replay.clear()
-            replayed = None
-        if replayed is not None:
-            evaluation = _evaluation_from_row(replayed)
-            self._memo.setdefault(key, evaluation)
-        elif key in self._memo:
-            evaluation, cached = self._memo[key], True
-        else:
-            evaluation = self._evaluate_safely(design)
-            if not evaluation.failed:  # a failure (e.g. a timeout) may pass on retry
-                self._memo[key] = evaluation
-        wall = time.perf_counter() - start
+            return None
+        return row
+
+    def _record(self, design: Any, text: str, key: str, evaluation: Evaluation, cached: bool, replayed: bool,
+                wall: float) -> None:
+        step = self.steps
         self.steps += 1
-        if replayed is None and self.store is not None:
+        if not replayed and self.store is not None:
             self.store.append(
                 {
                     "run_id": self.run_id,
@@ -134,20 +171,33 @@ class Evaluator:
             self.best = record
         if self.on_evaluation is not None:
             self.on_evaluation(record)
-        return evaluation
 
-    def _evaluate_safely(self, design: Any) -> Evaluation:
+    def _evaluate_safely_batch(self, designs: list[Any]) -> list[Evaluation]:
+        if len(designs) == 1:
+            return [self.evaluate_unlogged(designs[0])]
+        try:
+            results = self.problem.evaluate_batch(designs)
+        except Exception:  # fall back to one by one, so one bad design fails alone
+            return [self.evaluate_unlogged(d) for d in designs]
+        return [r if isinstance(r, Evaluation) else _failure(r) for r in results]
+
+    def evaluate_unlogged(self, design: Any) -> Evaluation:
+        """Score a reference design (a baseline) without logging or counting it; never raises."""
         try:
             return self.problem.evaluate(design)
-        except (SimulationError, ArchGymError) as exc:
-            return Evaluation.failure(f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # a crashing cost model must not end the search
-            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            return Evaluation.failure(f"simulator crashed: {tb}")
+            return _failure(exc)
 
     @property
     def best_cost(self) -> float:
         return math.inf if self.best is None else self.best.evaluation.cost
+
+
+def _failure(exc: BaseException) -> Evaluation:
+    if isinstance(exc, (SimulationError, ArchGymError)):
+        return Evaluation.failure(f"{type(exc).__name__}: {exc}")
+    text = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return Evaluation.failure(f"simulator crashed: {text}")
 
 
 def _evaluation_from_row(row: dict[str, Any]) -> Evaluation:

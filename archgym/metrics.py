@@ -8,6 +8,12 @@ from typing import Sequence
 import numpy as np
 
 
+def weighted_cost(metrics: dict[str, float], reference: dict[str, float], delay_weight: float) -> float:
+    """``w * delay / delay_ref + (1 - w) * area / area_ref``: 1.0 for the reference design, so
+    the two terms are comparable at every width and under every cost model."""
+    return delay_weight * metrics["delay"] / reference["delay"] + (1 - delay_weight) * metrics["area"] / reference["area"]
+
+
 def best_so_far(costs: Sequence[float]) -> np.ndarray:
     """Running minimum of the cost sequence (inf until the first feasible evaluation)."""
     arr = np.asarray(costs, dtype=float)

@@ -109,6 +109,17 @@ class DesignProblem(ABC, Generic[D]):
     def evaluate(self, design: D) -> Evaluation:
         """Score a design (pure; may raise SimulationError, which the evaluator logs as failed)."""
 
+    def evaluate_batch(self, designs: list[D]) -> list[Evaluation | Exception]:
+        """Score several designs; cost models that run external tools override this to run them in
+        parallel.  A design that fails gets its exception in its slot, the others still count."""
+        out: list[Evaluation | Exception] = []
+        for d in designs:
+            try:
+                out.append(self.evaluate(d))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
     def baselines(self) -> dict[str, D]:
         """Classical designs of this family, by name, under the current config."""
         return {}

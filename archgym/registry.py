@@ -86,12 +86,16 @@ envs: Registry[Any] = Registry(
     "archgym.envs",
     {
         "adder": "archgym.envs.adder:AdderProblem",
+        "approx_multiplier": "archgym.envs.approx_multiplier:ApproxMultiplierProblem",
+        "multiplier": "archgym.envs.multiplier:MultiplierProblem",
     },
 )
 
 #: Gymnasium ids of the built-in envs (known without importing them; plugins declare ``gym_id``)
 BUILTIN_GYM_IDS: dict[str, str] = {
     "adder": "archgym/Adder-v0",
+    "approx_multiplier": "archgym/ApproxMultiplier-v0",
+    "multiplier": "archgym/Multiplier-v0",
 }
 
 agents: Registry[Any] = Registry(
@@ -119,6 +123,7 @@ simulators: Registry[Any] = Registry(
     "archgym.simulators",
     {
         "adder.analytical": "archgym.simulators.adder_models:AdderAnalytical",
+        "multiplier.analytical": "archgym.simulators.multiplier_models:MultiplierAnalytical",
     },
 )
 

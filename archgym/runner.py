@@ -172,7 +172,7 @@ def summarize(
             "design": problem.to_json(best.design),
         }
     for name, design in problem.baselines().items():
-        ev = evaluator._evaluate_safely(design)
+        ev = evaluator.evaluate_unlogged(design)
         summary["baselines"][name] = {"cost": ev.cost, "metrics": ev.metrics, "feasible": ev.feasible}
     if best is not None:
         verilog = problem.to_verilog(best.design, module_name=f"{problem.name}_best")

@@ -28,7 +28,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from archgym.envs.prefix_edits import PrefixEdits
 from archgym.errors import ConfigError, DesignError
+from archgym.metrics import weighted_cost
 from archgym.problem import DesignProblem, Evaluation
 from archgym.registry import simulator_for
 from archgym.simulators.prefix import CLASSICAL, PrefixGraph, classical
@@ -74,10 +76,8 @@ class AdderProblem(DesignProblem[PrefixGraph]):
             raise ConfigError("depth_bound", f"no {n}-bit prefix adder has depth < {math.ceil(math.log2(n))}")
         self.simulator = simulator_for("adder", config.cost_model)(config)
         self.n = n
-        self.candidates = [(i, j) for i in range(2, n) for j in range(1, i)]
-        self._index = {c: k for k, c in enumerate(self.candidates)}
-        self._rows = np.array([c[0] for c in self.candidates], dtype=np.intp)
-        self._cols = np.array([c[1] for c in self.candidates], dtype=np.intp)
+        self.edits = PrefixEdits(n)
+        self.candidates = self.edits.candidates
 
     # ---- design I/O -------------------------------------------------------------------
     def to_json(self, design: PrefixGraph) -> dict[str, Any]:
@@ -107,30 +107,23 @@ class AdderProblem(DesignProblem[PrefixGraph]):
             if m["depth"] > self.depth_bound:
                 return Evaluation(m, math.inf, feasible=False, reason=f"depth {m['depth']} > bound {self.depth_bound}")
             return Evaluation(m, float(m["size"]))
-        w = self.config.delay_weight
-        ref = self._reference
-        return Evaluation(m, w * m["delay"] / ref["delay"] + (1 - w) * m["area"] / ref["area"])
+        return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
 
     # ---- sequential face ----------------------------------------------------------------
     def initial_design(self, rng: np.random.Generator | None = None) -> PrefixGraph:
         return self._baselines[self.config.start]
 
     def num_actions(self) -> int:
-        return 2 * len(self.candidates)
+        return self.edits.num_actions
 
     def action_mask(self, design: PrefixGraph) -> np.ndarray:
-        add, delete = design.action_masks()
-        mask = np.empty(self.num_actions(), dtype=bool)
-        mask[0::2] = add[self._rows, self._cols]
-        mask[1::2] = delete[self._rows, self._cols]
-        return mask
+        return self.edits.mask(design)
 
     def apply_action(self, design: PrefixGraph, action: int) -> PrefixGraph:
-        i, j = self.candidates[action // 2]
-        return design.delete(i, j) if action % 2 else design.add(i, j)
+        return self.edits.apply(design, action)
 
     def action_for(self, node: tuple[int, int], delete: bool) -> int:
-        return 2 * self._index[node] + int(delete)
+        return self.edits.action_for(node, delete)
 
     def observation_space(self) -> gym.spaces.Box:
         return gym.spaces.Box(0.0, 1.0, shape=(3, self.n, self.n), dtype=np.float32)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import gymnasium as gym
@@ -88,6 +88,8 @@ class ApproxMultiplierProblem(DesignProblem[LayerAssignment]):
         if not isinstance(config.episode_length, int) or config.episode_length < 1:
             raise ConfigError("episode_length", f"must be an integer >= 1, got {config.episode_length!r}")
         self._index = {n: i for i, n in enumerate(self.names)}
+        self._layer_costs: dict[tuple[int, str], tuple[float, float]] = {}
+        self._accuracies: dict[tuple[str, ...], tuple[float, float, float, float]] = {}
         self.n_layers = de.quantized_mlp(config.fold).n_layers
 
     # ---- design I/O -------------------------------------------------------------------
@@ -116,9 +118,13 @@ class ApproxMultiplierProblem(DesignProblem[LayerAssignment]):
         return LayerAssignment((name,) * self.n_layers)
 
     # ---- cost -------------------------------------------------------------------------
-    @lru_cache(maxsize=None)
     def layer_cost(self, layer: int, name: str) -> tuple[float, float]:
         """(energy of one inference's products in this layer, multiplier area) for one configuration."""
+        if (layer, name) not in self._layer_costs:
+            self._layer_costs[layer, name] = self._layer_cost(layer, name)
+        return self._layer_costs[layer, name]
+
+    def _layer_cost(self, layer: int, name: str) -> tuple[float, float]:
         sens = de.network_sensitivity(self.config.fold)
         w = de.quantized_mlp(self.config.fold).weights[layer]
         p_act, p_w = de.operand_histograms(sens.inputs[layer], w)
@@ -130,9 +136,15 @@ class ApproxMultiplierProblem(DesignProblem[LayerAssignment]):
     def exact_energy(self) -> float:
         return sum(self.layer_cost(i, "exact")[0] for i in range(self.n_layers))
 
-    @lru_cache(maxsize=4096)
     def _accuracy(self, layers: tuple[str, ...]) -> tuple[float, float, float, float]:
-        """(accuracy, drop, kl, predicted relative distortion) under the configured accuracy model."""
+        """(accuracy, drop, kl, predicted relative distortion) under the configured accuracy model (cached)."""
+        if layers not in self._accuracies:
+            if len(self._accuracies) >= 65536:  # bound the memory of very long runs
+                self._accuracies.clear()
+            self._accuracies[layers] = self._accuracy_uncached(layers)
+        return self._accuracies[layers]
+
+    def _accuracy_uncached(self, layers: tuple[str, ...]) -> tuple[float, float, float, float]:
         fold = self.config.fold
         pred = de.predict_fidelity(layers, fold)
         base = de.network_sensitivity(fold).accuracy

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
 from archgym.agents.mcts import MCTS, MCTSConfig
 from archgym.envs.adder import AdderConfig, AdderProblem
-from archgym.evaluator import BudgetExhausted, Evaluator, Record
 from archgym.simulators.prefix import PrefixGraph
+
+from archgym.evaluator import BudgetExhausted, Evaluator, Record
 
 #: proven minimum sizes at depth log2 n (Sergeev, ECCC TR13-041; /work/shared/reference/anchors.md)
 OPTIMUM = {(32, 5): 74, (64, 6): 167, (128, 7): 364}
@@ -107,9 +107,10 @@ def report(n: int, depth: int, seconds: float, seed: int, start_design: Any = No
     target = OPTIMUM.get((n, depth))
     print(f"\nMCTS n={n} depth<={depth} ({seconds:g} s, seed {seed}; optimum {target or 'unknown'}):")
     print(f"  {'time s':>8} {'evals':>9} {'size':>5}")
-    for t, steps, size in trace:
-        print(f"  {t:8.2f} {steps:9d} {size:5d}")
-    print(f"  best size {best.size} (depth {best.depth})")
+    for p, (t, steps, size) in enumerate(trace):
+        if p == 0 or p >= len(trace) - 8 or size % 10 == 0:  # the start, every tenth size, the last steps
+            print(f"  {t:8.2f} {steps:9d} {size:5d}")
+    print(f"  best size {best.size} (depth {best.depth}) after {trace[-1][0]:.2f} s")
     return best
 
 

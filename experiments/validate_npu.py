@@ -51,6 +51,8 @@ def compare(records: list[dict], repeats: int = 3) -> dict:
             m = evaluate_layer(layer, d)
             best = min(best, time.perf_counter() - t0)
         row = {"layer": rec["layer"], "array": f"{d.rows}x{d.cols}", "dataflow": d.dataflow,
+               "suite": "resnet18" if rec["layer"].startswith(("Conv", "FC")) else "small",
+               "buffer_kb": rec["ifmap_kb"],
                "model_s": best, "scalesim_s": rec["wall_s"]}
         for ours, theirs in EXACT + APPROX:
             row[ours] = (model_value(m, ours), scalesim_value(rec, theirs, ours))
@@ -68,18 +70,20 @@ def compare(records: list[dict], repeats: int = 3) -> dict:
         s["scalesim_s_mean"] = statistics.fmean(r["scalesim_s"] for r in sel)
         s["speedup_min"] = min(r["scalesim_s"] / r["model_s"] for r in sel)
         s["speedup_median"] = statistics.median(r["scalesim_s"] / r["model_s"] for r in sel)
+        s["speedup_total"] = sum(r["scalesim_s"] for r in sel) / sum(r["model_s"] for r in sel)
         return s
 
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["array"], r["dataflow"])].append(r)
-    return {"rows": rows, "groups": {f"{a} {df}": summarize(v) for (a, df), v in sorted(groups.items())},
+        groups[(r["suite"], r["array"], r["dataflow"], r["buffer_kb"])].append(r)
+    return {"rows": rows, "groups": {f"{su} {a} {df} {kb}KB": summarize(v)
+                                     for (su, a, df, kb), v in sorted(groups.items())},
             "overall": summarize(rows) if rows else {}}
 
 
 # Small synthetic suite: exercises partial folds, ceil-rounded outputs (stride 2), 1x1 and GEMM
 # layers, non-square arrays and tiny buffers (which make SCALE-Sim's read window wrap).
-SMALL_LAYERS = [("tiny", 5, 5, 3, 3, 4, 10, 1), ("fc", 1, 1, 1, 1, 512, 1000, 1),
+SMALL_LAYERS = [("tiny", 5, 5, 3, 3, 4, 10, 1), ("fc", 1, 1, 1, 1, 256, 100, 1),
                 ("s2", 15, 15, 3, 3, 8, 16, 2), ("pw", 14, 14, 1, 1, 32, 24, 1),
                 ("gemm", 64, 96, 1, 96, 1, 40, 1), ("dw1", 12, 12, 3, 3, 1, 1, 1)]
 SMALL_ARRAYS = [(8, 8), (4, 16), (16, 16)]
@@ -135,7 +139,8 @@ def _fmt(s: dict) -> str:
         parts.append(f"{ours}: MAE {s[f'{ours}_mae_pct']:.2f}% (max {s[f'{ours}_max_err_pct']:.1f}%, "
                      f"{100 * s[f'{ours}_exact_rate']:.0f}% exact)")
     parts.append(f"model {s['model_ms_mean']:.2f} ms vs SCALE-Sim {s['scalesim_s_mean']:.1f} s "
-                 f"(speedup min {s['speedup_min']:.0f}x, median {s['speedup_median']:.0f}x)")
+                 f"(speedup min {s['speedup_min']:.0f}x, median {s['speedup_median']:.0f}x, "
+                 f"total {s['speedup_total']:.0f}x)")
     return "\n    ".join(parts)
 
 

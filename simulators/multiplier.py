@@ -17,16 +17,17 @@ arrival profile, or a pass-through low column if later).  The adder's delay incl
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
-
-from archgym.errors import ConfigError, DesignError, UnknownNameError
 from archgym.simulators import compressor_tree as ct
 from archgym.simulators.cells import FULL_ADDER, HALF_ADDER
 from archgym.simulators.prefix import CLASSICAL, PrefixGraph, analytical_metrics, classical
+
+from archgym.errors import ConfigError, DesignError, UnknownNameError
 
 TREES = ("array", "wallace", "dadda")
 BASELINE_ADDERS = CLASSICAL  # ripple, sklansky, kogge_stone, brent_kung, han_carlson, ladner_fischer
@@ -47,7 +48,7 @@ class MultiplierDesign:
     signed: bool
     full_adders: tuple[int, ...]
     half_adders: tuple[int, ...]
-    adder: PrefixGraph = field(compare=True)
+    adder: PrefixGraph
 
     def __post_init__(self) -> None:
         pp = ct.partial_products(self.width, self.encoding, self.signed)  # checks the family

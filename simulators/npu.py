@@ -32,7 +32,7 @@ import bisect
 import heapq
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -42,6 +42,19 @@ from archgym.simulators.npu_workloads import Layer, load_workload
 
 DATAFLOWS = ("os", "ws", "is", "rs")
 LOOP_ORDERS = ("col_outer", "row_outer")  # SCALE-Sim: column folds outer, row folds inner
+
+# Suggested discrete choices per knob (for the DSE environment); any value passing NPUDesign's
+# validation is accepted by the model.
+DESIGN_SPACE: dict[str, list] = {
+    "rows": [4, 8, 16, 32, 64, 128, 256],
+    "cols": [4, 8, 16, 32, 64, 128, 256],
+    "dataflow": list(DATAFLOWS),
+    "ifmap_kb": [8, 16, 32, 64, 128, 256, 512, 1024],
+    "filter_kb": [8, 16, 32, 64, 128, 256, 512, 1024],
+    "ofmap_kb": [8, 16, 32, 64, 128, 256, 512, 1024],
+    "loop_order": list(LOOP_ORDERS),
+    "dram_bw": [5, 10, 20, 40],
+}
 
 # SCALE-Sim constants (single_layer_sim.py, read_buffer.py, read_port.py): half of each buffer is
 # active, the other half prefetches; hit sets hold ceil(size/100) words; DRAM read latency 1 cycle.
@@ -156,6 +169,9 @@ class _ReadStream:
     descending: bool
     n_valid: int     # words actually held (non-padding) in prefetch order
     n_padded: int    # prefetch matrix size including padding (sets the first fill's size)
+    # copies(k) -> positions of every copy of each word fold k demands, in demand order
+    # (n_words x n_copies, -1 = none): SCALE-Sim's buffers hit on any copy of an address
+    copies: Callable[[int], np.ndarray] | None = None
 
 
 def _fold_order(mp: _Mapping, loop_order: str) -> tuple[np.ndarray, np.ndarray]:
@@ -268,6 +284,39 @@ def _diag_valid_stream(tile: np.ndarray, n_tiles: int, t: int, n: int,
     return _ReadStream(lo.astype(np.float64), hi.astype(np.float64), False, n_valid, n_tiles * t * n)
 
 
+def _is_ifmap_copies(im: _Im2col, ac: int, base: np.ndarray, tile: int, r0: int, r1: int) -> np.ndarray:
+    """Buffer positions of all copies of the words an input-stationary fold reads (rows r1-1 down to
+    r0 of ifmap tile `tile`, columns left to right).  An input word (iy, ix, c) is copied into the
+    im2col matrix once per output pixel whose window covers it."""
+    l = im.l
+    st, ew = l.stride, l.ofmap_w
+    x = np.arange(r1 - 1, r0 - 1, -1)
+    p = tile * ac + np.arange(ac)
+    xx, pp = np.meshgrid(x, p, indexing="ij")
+    xx, pp = xx.ravel(), pp.ravel()
+    r, rem = np.divmod(xx, l.filt_w * l.channels)
+    sx, c = np.divmod(rem, l.channels)
+    oy, ox = np.divmod(pp, ew)
+    iy, ix = oy * st + r, ox * st + sx
+    ok = (pp < l.ofmap_px) & (iy < l.ifmap_h) & (ix < l.ifmap_w)
+    dr = np.arange(l.filt_h)[:, None]
+    ds = np.arange(l.filt_w)[None, :]
+    ty, tx = iy[:, None, None] - dr, ix[:, None, None] - ds          # (words, R, S)
+    oy2, ox2 = ty // st, tx // st
+    has = ok[:, None, None] & (ty >= 0) & (tx >= 0) & (ty % st == 0) & (tx % st == 0) \
+        & (oy2 < l.ofmap_h) & (ox2 < ew)
+    p2 = np.where(has, oy2 * ew + ox2, 0)
+    x2 = np.where(has, (dr * l.filt_w + ds) * l.channels + c[:, None, None], 0)
+    t2, j2 = np.divmod(p2, ac)
+    cols = t2[..., None] * ac + np.arange(ac)                          # pixels of the copy's tile
+    x2b = np.broadcast_to(x2[..., None], cols.shape)
+    rows_before = im.window_prefix(cols, x2b).sum(axis=-1)
+    in_row = (im.window_prefix(cols, x2b + 1) - im.window_prefix(cols, x2b)) > 0
+    cols_before = (in_row & (np.arange(ac) < j2[..., None])).sum(axis=-1)
+    pos = base[t2] + rows_before + cols_before
+    return np.where(has, pos, -1).reshape(len(xx), -1)[ok]
+
+
 def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
              ) -> tuple[_ReadStream, _ReadStream]:
     """Prefetch order and per-fold demanded words of the ifmap and filter operands, following
@@ -291,23 +340,20 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
         r1 = np.minimum(r0 + ar, w)
         lo = base[fc] + im.window_prefix(pix[fc], r0[:, None]).sum(axis=1)
         hi = base[fc] + im.window_prefix(pix[fc], r1[:, None]).sum(axis=1) - 1
-        # SCALE-Sim tests buffer hits by address: when convolution windows overlap, the words a fold
-        # reads backwards are (almost always) also held further ahead in the window, so the fold
-        # behaves as a forward stream; without overlap (1x1, stride >= filter) it really steps back.
-        overlap = layer.filt_h > layer.stride or layer.filt_w > layer.stride
-        ifm = _ReadStream(lo.astype(np.float64), hi.astype(np.float64), not overlap, valid_if,
-                          mp.col_fold * ac * w)
+        ifm = _ReadStream(lo.astype(np.float64), hi.astype(np.float64), True, valid_if, mp.col_fold * ac * w,
+                          copies=lambda k: _is_ifmap_copies(im, ac, base, int(fc[k]), int(r0[k]), int(r1[k])))
         fil = _diag_stream(fr, mp.row_fold, m, ar, w - (mp.row_fold - 1) * ar, 1.0, w * m)
     return ifm, fil
 
 
 def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.ndarray,
-                      span: tuple[int, int]) -> tuple[int, list[float]]:
-    """DRAM words read and the demand line of every refill, for SCALE-Sim's read buffer.
+                      span: tuple[int, int]) -> tuple[int, list[tuple[float, int]]]:
+    """DRAM words read and the refills as (demand line, count) bursts, for SCALE-Sim's read buffer.
 
     The buffer's content is a ring of L hit-sets of `eps` words in prefetch order; the active window
-    covers A sets and a demanded word outside it slides the window forward (circularly) by P sets
-    (read_buffer.new_prefetch), so a step backwards costs a full turn of the ring."""
+    covers A sets and a demanded word outside it slides the window forward (circularly) by P <= A
+    sets (read_buffer.new_prefetch), so a step backwards costs a full turn of the ring.  A set at
+    window offset o >= A is reached after ceil((o - A + 1) / P) slides (closed form, O(1))."""
     eps = math.ceil(buf_words / SETS_PER_BUFFER)
     active = math.ceil(buf_words * ACTIVE_FRACTION)
     prefetch = buf_words - active
@@ -317,39 +363,70 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
     fetch_rows = math.ceil(st.n_padded / bw)
     words = min(math.ceil(active / bw), fetch_rows) * bw  # initial fill of the active half
     refill_words = math.ceil(prefetch / bw) * bw
-    events: list[float] = []
+    bursts: list[tuple[float, int]] = []
     if p <= 0:
-        return words, events
+        return words, bursts
     w0 = 0  # first set of the active window
-    lo_s = (np.floor(st.lo) // eps).astype(np.int64)
-    hi_s = (np.floor(np.maximum(st.hi, st.lo)) // eps).astype(np.int64)
+    total = 0
+    lo_s = (np.floor(st.lo) // eps).astype(np.int64).tolist()
+    hi_s = (np.floor(np.maximum(st.hi, st.lo)) // eps).astype(np.int64).tolist()
+    starts = fold_start.tolist()
     lo_line, hi_line = span
-    for k in range(len(lo_s)):
-        s_lo, s_hi = int(lo_s[k]), int(hi_s[k])
+    for k, (s_lo, s_hi) in enumerate(zip(lo_s, hi_s)):
         off_lo = (s_lo - w0) % n_sets
         if off_lo < a and off_lo + s_hi - s_lo < a:
             continue  # the whole tile is already in the active window
-        line0 = float(fold_start[k] + lo_line)
-        if st.descending:  # rows arrive last-first within one short burst
-            for s in range(s_hi, s_lo - 1, -1):
-                while (s - w0) % n_sets >= a:
-                    w0 = (w0 + p) % n_sets
-                    events.append(line0)
+        line0 = starts[k] + lo_line
+        if st.copies is not None:  # per-word scan: a word hits if any of its copies is held
+            occ = st.copies(k)
+            held = occ >= 0
+            occ_set = np.where(held, occ // eps, 0)
+            i = 0
+            while i < len(occ):
+                offs = (occ_set[i:] - w0) % n_sets
+                hit = ((offs < a) & held[i:]).any(axis=1)
+                miss = np.flatnonzero(~hit)
+                if not len(miss):
+                    break
+                j = int(miss[0])
+                need = offs[j][held[i + j]]
+                n = int(np.min(-(-(need - a + 1) // p)))
+                w0 = (w0 + n * p) % n_sets
+                bursts.append((line0, n))
+                total += n
+                i += j + 1
             continue
-        while (s_lo - w0) % n_sets >= a:  # the tile's first word is outside the window
-            w0 = (w0 + p) % n_sets
-            events.append(line0)
-        off0 = (s_lo - w0) % n_sets
-        off1 = off0 + (s_hi - s_lo)
+        if st.descending:  # rows arrive last-first within one short burst of lines
+            s = s_hi
+            while True:
+                off = (s - w0) % n_sets
+                if off >= a:
+                    n = -(-(off - a + 1) // p)
+                    w0 = (w0 + n * p) % n_sets
+                    bursts.append((line0, n))
+                    total += n
+                    off = (s - w0) % n_sets
+                if off >= s - s_lo:  # everything down to s_lo is inside the window
+                    break
+                s = (w0 - 1) % n_sets  # the next set below the window is demanded next
+            continue
+        if off_lo >= a:  # the tile's first word is outside the window
+            n = -(-(off_lo - a + 1) // p)
+            w0 = (w0 + n * p) % n_sets
+            bursts.append((line0, n))
+            total += n
+            off_lo = (s_lo - w0) % n_sets
+        off1 = off_lo + (s_hi - s_lo)
         if off1 >= a:  # the tile streams past the window: one refill per P sets
-            n = math.ceil((off1 - a + 1) / p)
-            line1 = float(fold_start[k] + hi_line)
+            n = -(-(off1 - a + 1) // p)
+            line1 = starts[k] + hi_line
             denom = max(s_hi - s_lo, 1)
             for j in range(n):
-                need = a + j * p - off0  # sets past s_lo at which refill j is demanded
-                events.append(line0 + (line1 - line0) * min(max(need, 0) / denom, 1.0))
+                need = a + j * p - off_lo  # sets past s_lo at which refill j is demanded
+                bursts.append((line0 + (line1 - line0) * min(max(need, 0) / denom, 1.0), 1))
+            total += n
             w0 = (w0 + n * p) % n_sets
-    return words + len(events) * refill_words, events
+    return words + total * refill_words, bursts
 
 
 def _ofmap_writes_per_fold(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
@@ -364,7 +441,27 @@ def _ofmap_writes_per_fold(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndar
     return per_col * cols[fc], (2 * d.rows - 1, mp.fold_cycles)
 
 
-def _stall_cycles(read_events: Sequence[tuple[list[float], int]], wr_lines: np.ndarray,
+def _burst_stall(x: float, n: int, dur: float) -> float:
+    """Stall added by n refills of one operand demanded on the same line, the first one waiting x.
+
+    Per refill: a positive wait x adds 2x (SCALE-Sim counts it twice) and the next wait is dur - x;
+    a non-positive wait adds nothing and the next is x + dur.  Closed form over the burst."""
+    total = 0.0
+    while n > 0:
+        if x <= 0:
+            m = min(n, int(-x // dur) + 1)
+            n -= m
+            x += m * dur
+        elif x <= dur:  # alternates x, dur - x, ...: each pair adds 2*dur
+            return total + 2 * dur * (n // 2) + (2 * x if n % 2 else 0.0)
+        else:
+            total += 2 * x
+            x = dur - x
+            n -= 1
+    return total
+
+
+def _stall_cycles(read_bursts: Sequence[tuple[list[tuple[float, int]], int]], wr_lines: np.ndarray,
                   wr_cum: np.ndarray, ofmap_words: int, bw: int) -> float:
     """Replay SCALE-Sim's memory timing at refill/drain granularity.
 
@@ -373,8 +470,9 @@ def _stall_cycles(read_events: Sequence[tuple[list[float], int]], wr_lines: np.n
     twice (read_buffer.service_reads adds `potential_stall_cycles` to the offset twice when positive).
     Writes: the ofmap buffer drains half of itself (ceil(half/bw) cycles) once it is more than half
     full; a write that finds it full waits for the running drain (write_buffer.service_writes)."""
-    merged = list(heapq.merge(*[[(ln, (k + 1) * dur - 1.0) for k, ln in enumerate(lines)]
-                                for lines, dur in read_events]))
+    merged = list(heapq.merge(*[[(ln, op, n) for ln, n in bursts] for op, (bursts, _) in enumerate(read_bursts)]))
+    durations = [dur for _, dur in read_bursts]
+    done = [0] * len(read_bursts)  # refills issued so far per operand
     total_w = float(wr_cum[-1]) if len(wr_cum) else 0.0
     half = ofmap_words - math.ceil(ofmap_words * ACTIVE_FRACTION)
     drain_cycles = math.ceil(half / bw)
@@ -421,9 +519,11 @@ def _stall_cycles(read_events: Sequence[tuple[list[float], int]], wr_lines: np.n
             return stall
         if r_line <= w_line:
             while ri < len(merged) and merged[ri][0] == r_line:  # refills demanded on one line
-                wait = merged[ri][1] - (r_line + stall) - DRAM_READ_LATENCY
-                if wait > 0:
-                    stall += 2 * wait
+                _, op, n = merged[ri]
+                dur = durations[op]
+                first_done = (done[op] + 1) * dur - 1.0
+                stall += _burst_stall(first_done - (r_line + stall) - DRAM_READ_LATENCY, n, dur)
+                done[op] += n
                 ri += 1
             continue
         if full:

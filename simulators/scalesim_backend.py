@@ -116,10 +116,15 @@ def load_cache(path: str | Path | None = None) -> list[dict]:
     """All cached SCALE-Sim records (every *.jsonl file of the cache folder, or one file)."""
     p = Path(path) if path else cache_dir()
     files = [p] if p.is_file() else sorted(p.glob("*.jsonl"))
-    recs: list[dict] = []
+    recs: dict[tuple, dict] = {}  # one record per (layer, design): several runs may overlap
     for f in files:
-        recs += [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
-    return recs
+        for line in f.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                key = (r["layer"], tuple(r["dims"]), r["array_rows"], r["array_cols"], r["dataflow"],
+                       r["ifmap_kb"], r["filter_kb"], r["ofmap_kb"], r["bandwidth"])
+                recs.setdefault(key, r)
+    return list(recs.values())
 
 
 def record_design(rec: dict) -> NPUDesign:

@@ -20,7 +20,13 @@ for DNN Accelerators", 2023):
 * Address space: each tensor needs one contiguous range of [0, capacity).  Allocators:
   ``first_fit`` (lowest address that fits), ``best_fit`` (smallest gap that fits, as TFLite's
   SimpleMemoryArena::Allocate, tensorflow/lite/simple_memory_arena.cc; COSMA's "linear" allocator
-  baseline), ``ideal`` (capacity only, no fragmentation: the model the ILP optimises exactly).
+  baseline), ``two_sided`` (per-tensor choice: lowest-address fit or highest-address fit, the
+  classic trick of keeping long-lived tensors at the top), ``hinted`` (per-tensor target address
+  hint h in [0, 1]: among the fitting gaps, the one whose nearest legal offset is closest to
+  h * (capacity - size), the tensor pushed against that gap's edge nearest the target; h = 0 is
+  first fit, h = 1 the high side of ``two_sided``, values between reach every gap edge),
+  ``ideal`` (capacity only, no fragmentation), ``explicit`` (the address of each tensor
+  at each step where it is placed, given as {(tensor, step): address}: the ILP's allocation).
   Tensors never move while resident; fragmentation may force an eviction although the total free
   space suffices (counted in ``Result.fragmentation_evictions``).
 
@@ -37,16 +43,16 @@ Step API for environments::
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import networkx as nx
 import numpy as np
-
-from archgym.errors import ConfigError, DesignError
 from archgym.simulators.scratchpad_graphs import validate_graph
 
-ALLOCATORS = ("first_fit", "best_fit", "ideal")
+from archgym.errors import ConfigError, DesignError
+
+ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal", "explicit")
 
 
 @dataclass(frozen=True)
@@ -127,10 +133,26 @@ class Result:
 class ScratchpadSim:
     """Step-by-step execution of an operator graph on a scratchpad of ``capacity`` bytes."""
 
-    def __init__(self, graph: nx.DiGraph | CompiledGraph, capacity: int, allocator: str = "first_fit"):
+    def __init__(self, graph: nx.DiGraph | CompiledGraph, capacity: int, allocator: str = "first_fit",
+                 placement: dict[tuple[str, int], int] | None = None, high: Sequence[bool] | None = None,
+                 hint: Sequence[float] | None = None):
         self.g = compile_graph(graph)
         if allocator not in ALLOCATORS:
             raise ConfigError("allocator", f"must be one of {ALLOCATORS}, got {allocator!r}")
+        if (allocator == "explicit") != (placement is not None):
+            raise ConfigError("placement", "give a (tensor, step) -> address dict exactly when allocator='explicit'")
+        if (allocator == "two_sided") != (high is not None):
+            raise ConfigError("high", "give one bool per tensor exactly when allocator='two_sided'")
+        self.high = np.asarray(high if high is not None else [], dtype=bool)
+        if allocator == "two_sided" and len(self.high) != len(self.g.tensors):
+            raise ConfigError("high", f"needs {len(self.g.tensors)} entries, got {len(self.high)}")
+        if (allocator == "hinted") != (hint is not None):
+            raise ConfigError("hint", "give one float in [0, 1] per tensor exactly when allocator='hinted'")
+        self.hint = np.asarray(hint if hint is not None else [], dtype=float)
+        if allocator == "hinted" and (len(self.hint) != len(self.g.tensors) or not np.all((self.hint >= 0) & (self.hint <= 1))):
+            raise ConfigError("hint", f"needs {len(self.g.tensors)} floats in [0, 1]")
+        self.placement = {(self.g.tensor_index[k], int(step)): int(v) for (k, step), v in (placement or {}).items()
+                          if k in self.g.tensor_index}
         if not isinstance(capacity, (int, np.integer)) or capacity <= 0:
             raise ConfigError("capacity", f"must be a positive int (bytes), got {capacity!r}")
         self.capacity = int(capacity)
@@ -226,19 +248,53 @@ class ScratchpadSim:
         return self._advance()
 
     # ------------------------------------------------------------------ internals
-    def _place(self, size: int) -> int | None:
+    def _place(self, t: int) -> int | None:
+        size = int(self.g.size[t])
         if self.allocator == "ideal":
             return -1 if self.used + size <= self.capacity else None
+        if self.allocator == "explicit":
+            off = self.placement.get((t, len(self.order) + 1))
+            if off is None or off < 0 or off + size > self.capacity:
+                raise DesignError(f"placement of '{self.g.tensors[t].name}' missing or out of range")
+            return off if all(o + sz <= off or off + size <= o for o, sz, _ in self.blocks) else None
+        if self.allocator == "hinted":
+            return self._place_hinted(size, self.hint[t] * (self.capacity - size))
         best, best_gap, cur = None, None, 0
         for off, sz, _ in self.blocks + [(self.capacity, 0, -1)]:
             gap = off - cur
             if gap >= size:
-                if self.allocator == "first_fit":
+                if self.allocator == "first_fit" or (self.allocator == "two_sided" and not self.high[t]):
                     return cur
-                if best_gap is None or gap < best_gap:
+                if self.allocator == "two_sided":
+                    best = off - size  # top of the highest fitting gap (last one wins)
+                elif best_gap is None or gap < best_gap:
                     best, best_gap = cur, gap
             cur = max(cur, off + sz)
         return best
+
+    def _place_hinted(self, size: int, target: float) -> int | None:
+        """Offset at a fitting gap's edge nearest ``target`` (ties: lower address)."""
+        best, best_d, cur = None, None, 0
+        for off, sz, _ in self.blocks + [(self.capacity, 0, -1)]:
+            if off - cur >= size:
+                lo, hi = cur, off - size
+                cand = lo if abs(lo - target) <= abs(hi - target) else hi
+                d = abs(min(max(target, lo), hi) - target)
+                if best_d is None or d < best_d:
+                    best, best_d = cand, d
+            cur = max(cur, off + sz)
+        return best
+
+    def copy(self) -> "ScratchpadSim":
+        """An independent copy of the current state (the compiled graph is shared, read-only)."""
+        new = object.__new__(ScratchpadSim)
+        new.__dict__.update(self.__dict__)
+        for name in ("in_dram", "loaded_once", "remaining", "last_use", "n_pred_left", "executed"):
+            setattr(new, name, getattr(self, name).copy())
+        for name in ("offset", "blocks", "order", "evictions", "queue", "protected"):
+            setattr(new, name, type(getattr(self, name))(getattr(self, name)))
+        new.future = list(self.future) if self.future is not None else None
+        return new
 
     def _release(self, t: int) -> None:
         off = self.offset.pop(t)
@@ -263,7 +319,7 @@ class ScratchpadSim:
         while self.queue:
             t = self.queue[0]
             size = int(g.size[t])
-            off = self._place(size)
+            off = self._place(t)
             if off is None:
                 if self.capacity - self.used >= size:
                     self.frag_evictions += 1
@@ -321,17 +377,25 @@ def belady(sim: ScratchpadSim, cands: list[int]) -> int:
     return max(cands, key=lambda t: (sim.next_use(t), sim.in_dram[t], sim.g.size[t], -t))
 
 
+def belady_fit(sim: ScratchpadSim, cands: list[int]) -> int:
+    """Size-aware Belady: if some candidates alone cover the byte deficit of the pending placement,
+    evict the one of them reused farthest in the future; otherwise plain Belady."""
+    need = int(sim.g.size[sim.queue[0]]) - (sim.capacity - sim.used) if sim.queue else 0
+    fits = [t for t in cands if sim.g.size[t] >= need]
+    return belady(sim, fits or cands)
+
+
 def lru(sim: ScratchpadSim, cands: list[int]) -> int:
     """Least recently used (loaded, produced or read)."""
     return min(cands, key=lambda t: (sim.last_use[t], t))
 
 
-POLICIES: dict[str, Policy] = {"belady": belady, "lru": lru}
+POLICIES: dict[str, Policy] = {"belady": belady, "belady_fit": belady_fit, "lru": lru}
 
 
 def run_order(sim: ScratchpadSim, order: Sequence[str], victim: Policy) -> Result:
     """Drive ``sim`` through ``order`` with a victim policy (called with candidate tensor indices)."""
-    sim.future = [sim.g.op_index[o] if o in sim.g.op_index else -1 for o in order]
+    sim.future = [sim.g.op_index.get(o, -1) for o in order]
     for o in order:
         if sim.done:
             break
@@ -511,30 +575,37 @@ def decode_order(graph: nx.DiGraph | CompiledGraph, priorities: np.ndarray) -> l
     return order
 
 
-def n_priorities(graph: nx.DiGraph | CompiledGraph) -> tuple[int, int]:
-    """(length of an order-only vector, length of an order + keep-priority vector)."""
+def n_priorities(graph: nx.DiGraph | CompiledGraph) -> tuple[int, int, int]:
+    """Accepted vector lengths: order only; order + placement side; order + side + keep priority."""
     g = compile_graph(graph)
-    return len(g.ops), len(g.ops) + len(g.tensors)
+    n, k = len(g.ops), len(g.tensors)
+    return n, n + k, n + 2 * k
 
 
 def decode_priorities(graph: nx.DiGraph | CompiledGraph, capacity: int, priorities: np.ndarray,
-                      allocator: str = "first_fit") -> tuple[list[str], list[str], Result]:
+                      allocator: str = "first_fit", eviction: str = "belady") -> tuple[list[str], list[str], Result]:
     """Decode a priority vector into (order, eviction choices, result).
 
-    The first n_ops entries order the ready ops (list scheduling).  If the vector also has one
-    *keep* priority per tensor (length n_ops + n_tensors), the victim is the candidate with the lowest
-    keep priority; otherwise victims follow Belady's MIN on the decoded order."""
+    Entries [0, n_ops): list-scheduling priorities of the ops.  Optional [n_ops, n_ops + n_tensors):
+    placement side per tensor (> 0: highest-address fit, else lowest; switches to the ``two_sided``
+    allocator).  Optional last n_tensors: keep priorities (the victim is the candidate with the
+    lowest one); without them victims follow ``eviction`` (a POLICIES name) on the decoded order."""
     g = compile_graph(graph)
     pr = np.asarray(priorities, dtype=float)
-    n_order, n_full = n_priorities(g)
-    if pr.ndim != 1 or len(pr) not in (n_order, n_full):
-        raise ConfigError("priorities", f"length must be {n_order} (order) or {n_full} (order + keep)")
+    lengths = n_priorities(g)
+    if pr.ndim != 1 or len(pr) not in lengths or not np.all(np.isfinite(pr)):
+        raise ConfigError("priorities", f"must be a finite 1-D array of length in {lengths}")
     order = decode_order(g, pr)
-    if len(pr) == n_full:
-        keep = pr[n_order:]
-        res = simulate(g, capacity, order, lambda s, c: min(c, key=lambda t: (keep[t], t)), allocator)
+    n, k = len(g.ops), len(g.tensors)
+    high = pr[n:n + k] > 0 if len(pr) > n else None
+    sim = ScratchpadSim(g, capacity, "two_sided" if high is not None else allocator, high=high)
+    if len(pr) == lengths[2]:
+        keep = pr[n + k:]
+        res = run_order(sim, order, lambda s, c: min(c, key=lambda t: (keep[t], t)))
     else:
-        res = simulate(g, capacity, order, "belady", allocator)
+        if eviction not in POLICIES:
+            raise ConfigError("eviction", f"must be one of {sorted(POLICIES)}")
+        res = run_order(sim, order, POLICIES[eviction])
     return order, res.evictions, res
 
 
@@ -575,16 +646,33 @@ def brute_force(graph: nx.DiGraph | CompiledGraph, capacity: int, allocator: str
     return best[0]
 
 
+def ranked_belady(overrides: dict[int, int], base: Policy = belady) -> Policy:
+    """Belady-family policy that, at victim decision k, takes the overrides[k]-th best candidate
+    (0 = the base policy's choice) instead: a compact genome for non-Belady eviction sequences."""
+
+    def policy(sim: ScratchpadSim, cands: list[int]) -> int:
+        rank = overrides.get(len(sim.evictions), 0)
+        if rank == 0 or len(cands) == 1:
+            return base(sim, cands)
+        ordered = sorted(cands, key=lambda t: (sim.next_use(t), sim.in_dram[t], sim.g.size[t], -t), reverse=True)
+        return ordered[min(rank, len(ordered) - 1)]
+
+    return policy
+
+
 def local_search(graph: nx.DiGraph | CompiledGraph, capacity: int, evaluations: int = 2000, seed: int = 0,
                  allocator: str = "first_fit", init_orders: Sequence[Sequence[str]] = ()) -> Result:
-    """A (1+1) evolution strategy with restarts over priority vectors (order priorities, Belady
-    victims), seeded with the given orders; the stand-in for a registry agent at a fixed budget."""
+    """Fixed-budget search, the stand-in for a registry agent.  Phase 1 (60% of the evaluations): a
+    (1+1) evolution strategy with restarts over priority vectors (op order + placement side; each
+    vector decoded with Belady and size-aware Belady victims).  Phase 2: from the best vector,
+    mutate individual victim decisions (``ranked_belady`` overrides) and the order."""
     g = compile_graph(graph)
     rng = np.random.default_rng(seed)
     n = len(g.ops)
+    dim = n + len(g.tensors)
 
     def from_order(order: Sequence[str]) -> np.ndarray:
-        pr = np.zeros(n)
+        pr = np.full(dim, -1.0)
         for k, o in enumerate(order):
             pr[g.op_index[o]] = n - k
         return pr
@@ -592,32 +680,60 @@ def local_search(graph: nx.DiGraph | CompiledGraph, capacity: int, evaluations: 
     def cost(r: Result) -> float:
         return r.non_compulsory if r.feasible else float("inf")
 
-    starts = [from_order(o) for o in init_orders] or [from_order(default_order(g))]
-    best_pr, best_res = None, None
-    used = 0
-    restart = 0
-    while used < evaluations:
-        pr = starts[restart % len(starts)].copy() if restart < len(starts) else rng.permutation(n).astype(float)
-        restart += 1
-        _, _, res = decode_priorities(g, capacity, pr, allocator)
-        used += 1
-        stall = 0
-        while used < evaluations and stall < max(50, 4 * n):
-            cand = pr.copy()
-            k = rng.integers(1, 4)
-            idx = rng.choice(n, size=min(k, n), replace=False)
+    def sim_for(pr: np.ndarray) -> ScratchpadSim:
+        if np.all(pr[n:] < 0):
+            return ScratchpadSim(g, capacity, allocator)
+        return ScratchpadSim(g, capacity, "two_sided", high=pr[n:] > 0)
+
+    def evaluate(pr: np.ndarray, base: Policy, overrides: dict[int, int]) -> Result:
+        return run_order(sim_for(pr), decode_order(g, pr), ranked_belady(overrides, base))
+
+    def mutate_order(pr: np.ndarray) -> np.ndarray:
+        cand = pr.copy()
+        if rng.random() < 0.5:
+            idx = rng.choice(n, size=min(int(rng.integers(1, 4)), n), replace=False)
             cand[idx] += rng.normal(0, max(1.0, n / 4), size=len(idx))
-            _, _, r2 = decode_priorities(g, capacity, cand, allocator)
-            used += 1
-            if cost(r2) <= cost(res):
-                stall = 0 if cost(r2) < cost(res) else stall + 1
-                pr, res = cand, r2
-            else:
-                stall += 1
-            if cost(res) == 0:
-                break
-        if best_res is None or cost(res) < cost(best_res):
-            best_pr, best_res = pr, res
-        if cost(best_res) == 0:
-            break
-    return best_res
+        else:
+            j = n + int(rng.integers(dim - n))
+            cand[j] = -cand[j]
+        return cand
+
+    starts = [from_order(o) for o in init_orders] or [from_order(default_order(g))]
+    best = (None, belady, None)  # (vector, base policy, result)
+    used, restart = 0, 0
+    phase1 = int(0.6 * evaluations)
+    while used < phase1:
+        if restart < len(starts):
+            pr = starts[restart].copy()
+        else:
+            pr = np.concatenate([rng.permutation(n).astype(float), rng.choice([-1.0, 1.0], dim - n)])
+        restart += 1
+        cur = min(((b, evaluate(pr, b, {})) for b in (belady, belady_fit)), key=lambda x: cost(x[1]))
+        used += 2
+        stall = 0
+        while used < phase1 and stall < max(50, 4 * n) and cost(cur[1]) > 0:
+            cand = mutate_order(pr)
+            r2 = min(((b, evaluate(cand, b, {})) for b in (belady, belady_fit)), key=lambda x: cost(x[1]))
+            used += 2
+            stall = 0 if cost(r2[1]) < cost(cur[1]) else stall + 1
+            if cost(r2[1]) <= cost(cur[1]):
+                pr, cur = cand, r2
+        if best[2] is None or cost(cur[1]) < cost(best[2]):
+            best = (pr, cur[0], cur[1])
+        if cost(best[2]) == 0:
+            return best[2]
+    pr, base, res = best
+    overrides: dict[int, int] = {}
+    while used < evaluations and cost(res) > 0:
+        cand_pr, cand_ov = pr, dict(overrides)
+        n_dec = max(1, len(res.evictions))
+        if rng.random() < 0.7:
+            k = int(rng.integers(n_dec))
+            cand_ov[k] = int(rng.integers(0, 4))
+        else:
+            cand_pr = mutate_order(pr)
+        r2 = evaluate(cand_pr, base, cand_ov)
+        used += 1
+        if cost(r2) <= cost(res):
+            pr, overrides, res = cand_pr, cand_ov, r2
+    return res

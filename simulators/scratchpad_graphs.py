@@ -48,7 +48,7 @@ class _Builder:
     shapes: dict
 
     @classmethod
-    def new(cls, name: str) -> "_Builder":
+    def new(cls, name: str) -> _Builder:
         return cls(nx.DiGraph(name=name), {})
 
     def input(self, name: str, shape: tuple[int, ...]) -> str:
@@ -238,7 +238,7 @@ WORKLOADS = {
     "mobilenet_v2": mobilenet_v2,
     "inception": inception_block,
     "transformer": transformer_encoder,
-    "random_dag": lambda: random_dag(24, seed=0),
+    "random_dag": lambda: random_dag(40, seed=1, window=8),  # M_R < M_H < M_P: a non-trivial case
 }
 
 

@@ -31,12 +31,18 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
+from archgym.simulators.scratchpad import (
+    CompiledGraph,
+    Result,
+    ScratchpadSim,
+    compile_graph,
+    min_peak_order,
+    run_order,
+)
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
 from archgym.errors import ConfigError
-from archgym.simulators.scratchpad import (CompiledGraph, Result, ScratchpadSim, compile_graph, belady,
-                                           min_peak_order, run_order)
 
 
 @dataclass
@@ -45,7 +51,7 @@ class ILPResult:
 
     result: Result
     objective: float  # non-compulsory bytes of the ILP incumbent
-    bound: float  # proven lower bound on the non-compulsory bytes (None for decomposed runs)
+    bound: float | None  # proven lower bound on the non-compulsory bytes (None for decomposed runs)
     gap: float | None  # (replayed - bound) / replayed, 0 when proven optimal
     optimal: bool
     seconds: float
@@ -88,12 +94,12 @@ class _Model:
                     options={"time_limit": float(time_limit), "disp": False, "mip_rel_gap": 1e-9})
 
 
-def _segment_ilp(g: CompiledGraph, capacity: int, seg: list[int], sim: ScratchpadSim, time_limit: float):
+def _segment_ilp(g: CompiledGraph, capacity: int, seg: list[int], sim: ScratchpadSim, time_limit: float,
+                 addresses: bool = False):
     """Build and solve the ILP of ops ``seg`` starting from ``sim``'s state.  Returns
     (order of op indices, residency dict (k, t) -> bool, scipy result, compulsory constant)."""
     T = len(seg)
     in_seg = set(seg)
-    pos = {v: i for i, v in enumerate(seg)}
     # step windows from ancestors / descendants inside the segment
     sub = nx.DiGraph()
     sub.add_nodes_from(seg)
@@ -135,7 +141,7 @@ def _segment_ilp(g: CompiledGraph, capacity: int, seg: list[int], sim: Scratchpa
             continue
         tensors.append(k)
         cons_in[k] = (prod if produced_here else None, cons, after)
-    r, load_cost = {}, 0.0
+    r, lvar = {}, {}
     compulsory = 0.0
     for k in tensors:
         prod, cons, after = cons_in[k]
@@ -165,7 +171,7 @@ def _segment_ilp(g: CompiledGraph, capacity: int, seg: list[int], sim: Scratchpa
                 if prod is not None and (prod, t) in x:
                     coefs[x[prod, t]] = coefs.get(x[prod, t], 0.0) - 1.0
                 m.row(coefs, -np.inf, 0)
-            lv = m.var(cost=size, integer=False)
+            lv = lvar[k, t] = m.var(cost=size, integer=addresses)  # binary: it gates a big-M move
             coefs = {lv: 1.0, rv: -1.0}
             if prev_var is not None:
                 coefs[prev_var] = 1.0
@@ -188,43 +194,101 @@ def _segment_ilp(g: CompiledGraph, capacity: int, seg: list[int], sim: Scratchpa
             if (v, t) in x and g.weight_tensor[v] >= 0:
                 coefs[x[v, t]] = float(g.size[g.weight_tensor[v]])
         m.row(coefs, -np.inf, capacity)
+    offsets = _add_addresses(m, g, capacity, seg, x, r, lvar, tensors, sim, T) if addresses else {}
     res = m.solve(time_limit)
     if res.x is None:
         return None, None, res, compulsory
     order = sorted(seg, key=lambda v: next(t for t in range(1, T + 1) if (v, t) in x and res.x[x[v, t]] > 0.5))
     resident = {(k, t): res.x[r[k, t]] > 0.5 for k in tensors for t in range(1, T + 1)}
+    if addresses:
+        resident["offsets"] = {(g.tensors[k].name, t): round(res.x[j]) for (k, t), j in offsets.items()}
     return order, resident, res, compulsory
 
 
+def _add_addresses(m: _Model, g: CompiledGraph, capacity: int, seg: list[int], x: dict, r: dict, lvar: dict,
+                   tensors: list[int], sim: ScratchpadSim, T: int) -> dict[tuple[int, int], int]:
+    """Contiguity: an address o[k,t] per tensor and step, unchanged while the tensor stays resident
+    (|o[k,t] - o[k,t-1]| <= C (2 - r[k,t-1] - r[k,t])), and no overlap between tensors resident at
+    the same step (big-M disjunction with an order variable z per pair and step)."""
+    occ: dict[int, dict[int, int]] = {k: {t: r[k, t] for t in range(1, T + 1)} for k in tensors}
+    for v in seg:
+        wt = g.weight_tensor[v]
+        if wt >= 0:
+            occ[wt] = {t: x[v, t] for t in range(1, T + 1) if (v, t) in x}
+    big = float(capacity)
+    off: dict[tuple[int, int], int] = {}
+    for k, steps in occ.items():
+        hi = capacity - int(g.size[k])
+        prev = None
+        for t in sorted(steps):
+            off[k, t] = m.var(ub=hi, integer=False)
+            if prev is not None and prev == t - 1:
+                for sign in (1.0, -1.0):
+                    m.row({off[k, t]: sign, off[k, prev]: -sign, steps[t]: big, steps[prev]: big},
+                          -np.inf, 2 * big)
+            elif prev is None and k in sim.offset and t == 1:  # resident at the start: stays put
+                fixed = float(sim.offset[k])  # unless reloaded (l[k,1] = 1) elsewhere
+                m.row({off[k, t]: 1.0, steps[t]: big, lvar[k, t]: -big}, -np.inf, fixed + big)
+                m.row({off[k, t]: -1.0, steps[t]: big, lvar[k, t]: -big}, -np.inf, -fixed + big)
+            prev = t
+    keys = sorted(occ)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            for t in occ[a]:
+                if t not in occ[b]:
+                    continue
+                z = m.var()
+                ra, rb = occ[a][t], occ[b][t]
+                # o_a + s_a <= o_b + C(1 - z) + C(2 - rho_a - rho_b), and the mirror with z
+                m.row({off[a, t]: 1.0, off[b, t]: -1.0, z: big, ra: big, rb: big},
+                      -np.inf, 3 * big - float(g.size[a]))
+                m.row({off[b, t]: 1.0, off[a, t]: -1.0, z: -big, ra: big, rb: big},
+                      -np.inf, 2 * big - float(g.size[b]))
+    return off
+
+
 def _guided(resident: dict, step0: int):
-    """Victim policy replaying the ILP: evict tensors the ILP does not keep at this step first."""
+    """Victim policy replaying the ILP: evict tensors the ILP does not keep at this step first
+    (and, with explicit addresses, those overlapping the range being placed)."""
+
+    def overlaps(sim: ScratchpadSim, k: int) -> bool:
+        if sim.allocator != "explicit" or not sim.queue:
+            return False
+        t, o, sz = sim.queue[0], sim.offset[k], int(sim.g.size[k])
+        lo = sim.placement[t, len(sim.order) + 1]
+        return not (o + sz <= lo or lo + int(sim.g.size[t]) <= o)
 
     def policy(sim: ScratchpadSim, cands: list[int]) -> int:
-        t = len(sim.order) - step0 + 1
-        return max(cands, key=lambda k: (not resident.get((k, t), False), sim.next_use(k), sim.in_dram[k],
-                                         sim.g.size[k], -k))
+        t = len(sim.order) + 2 - step0  # 1-based step of the pending op within the segment
+        return max(cands, key=lambda k: (overlaps(sim, k), not resident.get((k, t), False), sim.next_use(k),
+                                         sim.in_dram[k], sim.g.size[k], -k))
 
     return policy
 
 
 def solve_ilp(graph: nx.DiGraph | CompiledGraph, capacity: int, time_limit: float = 60.0,
-              allocator: str = "ideal") -> ILPResult:
-    """Whole-graph ILP; the incumbent is replayed with ``allocator`` (exact for 'ideal')."""
+              addresses: bool = False) -> ILPResult:
+    """Whole-graph ILP.  ``addresses=False``: capacity model, replayed with the ``ideal`` allocator
+    (exact).  ``addresses=True``: adds one contiguous address per tensor lifetime (COSMA's
+    allocation; a tensor keeps its address while resident and may get a new one when reloaded), replayed with the ``explicit`` allocator at the ILP's addresses."""
     g = compile_graph(graph)
     if time_limit <= 0:
         raise ConfigError("time_limit", "must be > 0 seconds")
     t0 = time.perf_counter()
-    sim = ScratchpadSim(g, capacity, allocator)
+    sim = ScratchpadSim(g, capacity, "ideal")
     if any(g.op_footprint(i) > capacity for i in range(len(g.ops))):
         r = sim.result()
         r.feasible, r.reason = False, "capacity below the largest operator footprint (M_R)"
         return ILPResult(r, np.inf, np.inf, None, False, 0.0, "infeasible")
-    order, resident, res, compulsory = _segment_ilp(g, capacity, list(range(len(g.ops))), sim, time_limit)
+    order, resident, res, compulsory = _segment_ilp(g, capacity, list(range(len(g.ops))), sim, time_limit,
+                                                    addresses)
     secs = time.perf_counter() - t0
     if order is None:
         r = sim.result()
         r.feasible, r.reason = False, f"HiGHS: {res.message}"
         return ILPResult(r, np.inf, np.inf, None, False, secs, res.message)
+    if addresses:
+        sim = ScratchpadSim(g, capacity, "explicit", placement=resident["offsets"])
     replay = run_order(sim, [g.ops[v] for v in order], _guided(resident, 1))
     obj = float(res.fun) - compulsory
     bound = float(getattr(res, "mip_dual_bound", res.fun)) - compulsory
@@ -235,31 +299,36 @@ def solve_ilp(graph: nx.DiGraph | CompiledGraph, capacity: int, time_limit: floa
 
 
 def solve_decomposed(graph: nx.DiGraph | CompiledGraph, capacity: int, segment: int = 12,
-                     time_limit: float = 60.0, allocator: str = "ideal") -> ILPResult:
-    """Divide and conquer: ILPs over consecutive ``segment``-op pieces of the min-peak order."""
+                     time_limit: float = 60.0, addresses: bool = True) -> ILPResult:
+    """Divide and conquer: ILPs over consecutive ``segment``-op pieces of the min-peak order, each
+    from the state the previous pieces left (a heuristic: no global bound, ``gap`` is None)."""
     g = compile_graph(graph)
     if segment < 1:
         raise ConfigError("segment", "must be >= 1")
+    if time_limit <= 0:
+        raise ConfigError("time_limit", "must be > 0 seconds")
     t0 = time.perf_counter()
     ref = [g.op_index[o] for o in min_peak_order(g)[0]]
-    sim = ScratchpadSim(g, capacity, allocator)
+    sim = ScratchpadSim(g, capacity, "explicit", placement={}) if addresses else ScratchpadSim(g, capacity, "ideal")
     pieces = [ref[i:i + segment] for i in range(0, len(ref), segment)]
     obj = 0.0
     for piece in pieces:
-        order, resident, res, compulsory = _segment_ilp(g, capacity, piece, sim,
-                                                        max(1.0, time_limit / len(pieces)))
-        if order is None:
-            order, resident = piece, {}
-        else:
-            obj += float(res.fun) - compulsory
+        if sim.done:
+            break
         step0 = len(sim.order) + 1
-        sim.future = [g.op_index[o] for o in (sim.result().order)] + order
+        order, resident, res, compulsory = _segment_ilp(g, capacity, piece, sim,
+                                                        max(1.0, time_limit / len(pieces)), addresses)
+        if order is None:
+            r = sim.result()
+            r.feasible, r.reason = False, f"segment at step {step0}: HiGHS: {res.message}"
+            return ILPResult(r, np.inf, None, None, False, time.perf_counter() - t0, res.message)
+        obj += float(res.fun) - compulsory
+        if addresses:
+            sim.placement.update({(g.tensor_index[k], step0 - 1 + t): o for (k, t), o in resident["offsets"].items()})
+        sim.future = list(sim.order) + order
         policy = _guided(resident, step0)
         for v in order:
-            if sim.done:
-                break
             status = sim.schedule(g.ops[v])
             while status == "victim":
                 status = sim.evict(g.tensors[policy(sim, sim._candidates())].name)
-    r = sim.result()
-    return ILPResult(r, obj, None, None, False, time.perf_counter() - t0, "decomposed")
+    return ILPResult(sim.result(), obj, None, None, False, time.perf_counter() - t0, "decomposed")

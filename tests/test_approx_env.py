@@ -6,7 +6,6 @@ import json
 import math
 import shutil
 
-import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 

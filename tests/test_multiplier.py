@@ -6,13 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from archgym.simulators import compressor_tree as ct
+from archgym.simulators import multiplier as m
+from archgym.simulators.prefix import classical
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archgym.errors import ConfigError, DesignError, UnknownNameError
-from archgym.simulators import compressor_tree as ct
-from archgym.simulators import multiplier as m
-from archgym.simulators.prefix import classical
 
 FAMILIES = [("and", False), ("and", True), ("booth", False), ("booth", True)]
 
@@ -43,7 +43,8 @@ def _random_walk(d: m.MultiplierDesign, steps: int, seed: int) -> m.MultiplierDe
 
 # ----------------------------------------------------------------------------- closed forms
 
-@pytest.mark.parametrize("n,fa,ha,stages", [(8, 35, 7, 4), (16, 195, 15, 6), (32, 899, 31, 8), (64, 3843, 63, 10)])
+@pytest.mark.parametrize("n,fa,ha,stages", [(8, 35, 7, 4), (16, 195, 15, 6), (32, 899, 31, 8), (64, 3843, 63, 10),
+                                            (128, 15875, 127, 11)])
 def test_dadda_anchor_counts_and_stages(n: int, fa: int, ha: int, stages: int) -> None:
     met = m.evaluate(m.multiplier_baseline("dadda", "sklansky", n))
     assert (met["full_adders"], met["half_adders"], met["stages"]) == (fa, ha, stages)
@@ -64,6 +65,13 @@ def test_wallace_anchor_counts(n: int, fa: int, ha: int, kept_ha: int) -> None:
     assert h[: pp.columns].sum() == kept_ha  # the rest sit above the product MSB
     d = m.multiplier_baseline("wallace", "ripple", n)  # designs keep the 2n product columns
     assert (sum(d.full_adders), sum(d.half_adders)) == (fa, kept_ha)
+
+
+def test_array_closed_form() -> None:
+    # carry-save array: (n-1)(n-2) full adders, n-1 half adders, one stage per added row (n-1)
+    for n in (4, 7, 8, 16, 33):
+        met = m.evaluate(m.multiplier_baseline("array", "ripple", n))
+        assert (met["full_adders"], met["half_adders"], met["stages"]) == ((n - 1) * (n - 2), n - 1, n - 1)
 
 
 def test_baselines_legal_every_width() -> None:

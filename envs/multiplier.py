@@ -1,0 +1,157 @@
+"""Multiplier family: ``env=multiplier``, Gymnasium id ``archgym/Multiplier-v0``.
+
+A design is a compressor tree (RL-MUL's per-column counts of 3:2 full adders and 2:2 half adders
+over AND-array or radix-4 Booth partial products) plus the final carry-propagate prefix adder,
+searched jointly as in ArithTreeRL.  JSON form::
+
+    {"width": 16, "encoding": "and", "signed": false,
+     "full_adders": [...2n counts...], "half_adders": [...2n counts...],
+     "adder": {"width": m, "nodes": [[msb, lsb], ...]}}
+
+Sequential face: actions ``0 .. 8n-1`` edit the tree (``4 * column + kind``, kinds add a half
+adder, remove one, replace a full adder by a half adder or back: RL-MUL's actions, each followed by
+legalization of the columns above); the remaining actions add/delete nodes of the final adder (the
+adder family's encoding, ``archgym.envs.prefix_edits``).  Observation: per column the full and half
+adder counts and the arrival time at the final adder, then the adder's node map, as one vector.
+
+Cost: ``delay_weight * delay / delay_ref + (1 - delay_weight) * area / area_ref`` with Dadda +
+Sklansky of the same width and encoding as the reference (cost 1.0), under the configured cost model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from archgym.envs.prefix_edits import PrefixEdits
+from archgym.errors import ConfigError, DesignError
+from archgym.metrics import weighted_cost
+from archgym.problem import DesignProblem, Evaluation
+from archgym.registry import simulator_for
+from archgym.simulators import multiplier as mul
+
+ENCODINGS = ("and", "booth")
+BASELINE_ADDERS = ("ripple", "sklansky", "kogge_stone", "brent_kung")
+
+
+@dataclass
+class MultiplierConfig:
+    width: int = 16
+    encoding: str = "and"  # "and" (AND array) or "booth" (radix-4 Booth)
+    signed: bool = False  # signed operands (Booth only)
+    delay_weight: float = 0.5
+    start: str = "dadda_sklansky"  # initial design of the sequential face: <tree>_<adder> baseline
+    cost_model: str = "analytical"
+    episode_length: int = 64
+    liberty: str | None = None  # Liberty file for cost_model=yosys
+    verify_random_vectors: int = 100_000  # simulation vectors of the Verilog check above 8 bits
+
+
+class MultiplierProblem(DesignProblem[mul.MultiplierDesign]):
+    name = "multiplier"
+    gym_id = "archgym/Multiplier-v0"
+    description = "multipliers: compressor tree (RL-MUL edits) + final prefix adder, searched jointly"
+    config_class = MultiplierConfig
+    default_budget = 4000
+    objective_names = ("delay", "area")
+
+    def __init__(self, config: MultiplierConfig):
+        super().__init__(config)
+        n = config.width
+        if not isinstance(n, int) or not 4 <= n <= 64:
+            raise ConfigError("width", f"must be an integer in [4, 64], got {n!r}")
+        if config.encoding not in ENCODINGS:
+            raise ConfigError("encoding", f"must be one of {', '.join(ENCODINGS)}, got {config.encoding!r}")
+        if config.signed and config.encoding != "booth":
+            raise ConfigError("signed", "signed multipliers use encoding=booth")
+        if not 0.0 <= config.delay_weight <= 1.0:
+            raise ConfigError("delay_weight", f"must be in [0, 1], got {config.delay_weight}")
+        if config.start not in self._baselines:
+            raise ConfigError("start", f"must be one of {', '.join(self._baselines)}, got {config.start!r}")
+        self.simulator = simulator_for("multiplier", config.cost_model)(config)
+        first = self._baselines[config.start]
+        self.columns = 2 * n
+        self.tree_actions = 4 * self.columns
+        self.adder_edits = PrefixEdits(first.adder_width)
+
+    # ---- design I/O -------------------------------------------------------------------
+    def to_json(self, design: mul.MultiplierDesign) -> dict[str, Any]:
+        return design.to_json()
+
+    def from_json(self, data: dict[str, Any]) -> mul.MultiplierDesign:
+        design = mul.MultiplierDesign.from_json(data)
+        c = self.config
+        for field, want in (("width", c.width), ("encoding", c.encoding), ("signed", c.signed)):
+            if getattr(design, field) != want:
+                raise DesignError(f"field '{field}': design has {getattr(design, field)!r} but env.{field}={want!r}")
+        return design
+
+    @cached_property
+    def _baselines(self) -> dict[str, mul.MultiplierDesign]:
+        c = self.config
+        return {
+            f"{tree}_{adder}": mul.multiplier_baseline(tree, adder, c.width, c.encoding, c.signed)
+            for tree in mul.TREES
+            for adder in BASELINE_ADDERS
+        }
+
+    def baselines(self) -> dict[str, mul.MultiplierDesign]:
+        return self._baselines
+
+    # ---- cost -------------------------------------------------------------------------
+    @cached_property
+    def _reference(self) -> dict[str, float]:
+        return self.simulator.metrics(self._baselines["dadda_sklansky"])
+
+    def evaluate(self, design: mul.MultiplierDesign) -> Evaluation:
+        m = self.simulator.metrics(design)
+        return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
+
+    # ---- sequential face ----------------------------------------------------------------
+    def initial_design(self, rng: np.random.Generator | None = None) -> mul.MultiplierDesign:
+        return self._baselines[self.config.start]
+
+    def num_actions(self) -> int:
+        return self.tree_actions + self.adder_edits.num_actions
+
+    def action_mask(self, design: mul.MultiplierDesign) -> np.ndarray:
+        return np.concatenate([mul.legal_tree_edits(design), self.adder_edits.mask(design.adder)])
+
+    def apply_action(self, design: mul.MultiplierDesign, action: int) -> mul.MultiplierDesign:
+        if action < self.tree_actions:
+            return mul.tree_edit(design, action // 4, action % 4)
+        return mul.with_adder(design, self.adder_edits.apply(design.adder, action - self.tree_actions))
+
+    def observation_space(self) -> gym.spaces.Box:
+        m = self.adder_edits.n
+        return gym.spaces.Box(0.0, 1.0, shape=(3 * self.columns + m * m,), dtype=np.float32)
+
+    def observe(self, design: mul.MultiplierDesign) -> np.ndarray:
+        n = self.config.width
+        arrival = np.asarray(mul.reduced_tree(design).arrival, dtype=np.float32)
+        parts = [
+            np.minimum(design.fa / n, 1.0),
+            np.minimum(design.ha / n, 1.0),
+            arrival / max(1.0, float(arrival.max())),
+            design.adder.nodemap().ravel(),
+        ]
+        return np.concatenate(parts).astype(np.float32)
+
+    # ---- Verilog ----------------------------------------------------------------------
+    def to_verilog(self, design: mul.MultiplierDesign, module_name: str = "multiplier") -> str:
+        from archgym.rtl.multiplier import multiplier_verilog
+
+        return multiplier_verilog(design, module_name=module_name)
+
+    def verify_verilog(self, design: mul.MultiplierDesign, verilog: str) -> str:
+        import re
+
+        from archgym.rtl.multiplier import verify_multiplier
+
+        modules = re.findall(r"^\s*module\s+([A-Za-z_][A-Za-z0-9_$]*)", verilog, re.M)
+        top = next(m for m in modules if f"{m}_final_adder" in modules)  # see multiplier_verilog
+        return verify_multiplier(design, verilog, top, random_vectors=self.config.verify_random_vectors)

@@ -1,0 +1,40 @@
+"""The add/delete-node action encoding of a prefix graph, shared by every env that edits one
+(the adder family, and the final adder of the multiplier family).
+
+Action ``2c`` adds and ``2c + 1`` deletes candidate node ``c``: all (i, j) with 1 <= j < i < n
+(outputs (i, 0) are always present, so they are never candidates); each edit is followed by the
+graph's legalization.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archgym.simulators.prefix import PrefixGraph
+
+
+class PrefixEdits:
+    def __init__(self, n: int):
+        self.n = n
+        self.candidates = [(i, j) for i in range(2, n) for j in range(1, i)]
+        self._index = {c: k for k, c in enumerate(self.candidates)}
+        self._rows = np.array([c[0] for c in self.candidates], dtype=np.intp)
+        self._cols = np.array([c[1] for c in self.candidates], dtype=np.intp)
+
+    @property
+    def num_actions(self) -> int:
+        return 2 * len(self.candidates)
+
+    def mask(self, graph: PrefixGraph) -> np.ndarray:
+        add, delete = graph.action_masks()
+        mask = np.empty(self.num_actions, dtype=bool)
+        mask[0::2] = add[self._rows, self._cols]
+        mask[1::2] = delete[self._rows, self._cols]
+        return mask
+
+    def apply(self, graph: PrefixGraph, action: int) -> PrefixGraph:
+        i, j = self.candidates[action // 2]
+        return graph.delete(i, j) if action % 2 else graph.add(i, j)
+
+    def action_for(self, node: tuple[int, int], delete: bool) -> int:
+        return 2 * self._index[node] + int(delete)

@@ -1,0 +1,378 @@
+"""Scratchpad scheduling family: ``env=scratchpad``, Gymnasium id ``archgym/Scratchpad-v0``.
+
+Problem (COSMA's setting, Li et al. 2023): run a DNN operator graph on an accelerator whose on-chip
+scratchpad holds ``capacity`` bytes; choose the operator order, where each tensor goes and which
+resident tensor to evict when space is short, to minimise the *non-compulsory* off-chip traffic
+(spill write-backs + reloads, bytes).  The exact cost model is ``archgym.simulators.scratchpad``.
+
+Design: a (possibly partial) decision sequence.  JSON form::
+
+    {"graph": "random_dag_40_s1_w8", "capacity": 412960,   # graph: env.graph (random_dag: its parameters)
+     "order": ["op0", "op1", ...],        # operators run so far, a legal (dependence-respecting) prefix
+     "evictions": ["op3", "op7/w", ...],  # victim of each victim decision, in order
+     "placement": {"op3": 0.75, ...}}     # address hints in [0, 1] (allocator two_sided / hinted only)
+
+A partial design is *completed* by a fixed default policy before it is scored, so every design has a
+well-defined cost: the missing operators run in the min-peak order (``min_peak_order``; a topological
+order, so the completion is always legal) and victim decisions beyond ``evictions`` follow Belady on
+the completed order.  ``from_json`` replays the design and records the victims the default policy
+took inside the given order, so the JSON of a design always lists every decision it contains and
+replays exactly.  With capacity >= M_R every complete schedule is feasible (fragmentation that
+leaves no hole forces a working-set reset, counted in ``forced_resets``).
+
+Cost (minimised): non-compulsory bytes.  Compulsory traffic (first loads of inputs and weights,
+one write of each graph output) is the same for every schedule; it is reported in the metrics.
+
+Sequential face (constructive): action ``i < n_ops`` runs operator ``i`` (legal when it is ready
+and no victim decision is pending); action ``n_ops + k`` evicts tensor ``k`` (legal when a decision
+is pending and ``k`` is a candidate).  The episode starts from the empty schedule (whose completion
+is the min-peak + Belady baseline) and terminates when every operator has run.  Placement is not a
+sequential decision: tensors go where the configured allocator puts them (hints 0 = lowest fit).
+
+Parameter face (black-box agents): list-scheduling priorities mixed with a reference order, a victim
+policy, and (allocator ``two_sided``/``hinted``) one address hint per tensor; see ``space``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from archgym.errors import ConfigError, DesignError
+from archgym.problem import DesignProblem, Evaluation
+from archgym.simulators import scratchpad as S
+from archgym.simulators import scratchpad_graphs as G
+from archgym.space import Categorical, DesignSpace, Float, Point
+
+BUDGET_NAMES = ("m_r", "m_h", "m_p")
+ENV_ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal")
+VICTIM_POLICIES = ("belady", "belady_fit", "lru")
+REFERENCE_ORDERS = ("min_peak", "topo")
+HINT_LEVELS = {"two_sided": 2, "hinted": 9}  # address-hint resolution of the parameter face
+
+
+@dataclass
+class ScratchpadConfig:
+    graph: str = "random_dag"  # a shipped workload (scratchpad_graphs.WORKLOADS) or a path to a JSON graph
+    capacity: str = "m_h"  # "m_r" | "m_h" | "m_p" (COSMA's budgets) or a number of bytes
+    allocator: str = "hinted"  # first_fit | best_fit | two_sided | hinted | ideal
+    ops: int = 40  # graph=random_dag: number of operators
+    seed: int = 1  # graph=random_dag: generator seed
+    window: int = 8  # graph=random_dag: how far back an operator may read
+    episode_length: int = 4096  # sequential face: cap on steps (an episode ends when all ops ran)
+
+
+@dataclass(eq=False)
+class Schedule:
+    """A decision sequence: operators run so far, victims chosen so far, address hints.
+
+    ``state`` caches the simulator after these decisions (a pending victim decision included); it
+    is derived data, rebuilt by replay when missing, and not part of the design's identity."""
+
+    order: tuple[str, ...]
+    evictions: tuple[str, ...]
+    placement: tuple[tuple[str, float], ...] = ()
+    state: S.ScratchpadSim | None = field(default=None, repr=False)
+
+
+class ScratchpadProblem(DesignProblem[Schedule]):
+    name = "scratchpad"
+    gym_id = "archgym/Scratchpad-v0"
+    description = "DNN scratchpad scheduling: operator order + eviction + placement vs off-chip traffic (COSMA)"
+    config_class = ScratchpadConfig
+    default_budget = 2000
+    objective_names = ("cost",)
+
+    def __init__(self, config: ScratchpadConfig):
+        super().__init__(config)
+        if config.allocator not in ENV_ALLOCATORS:
+            raise ConfigError("allocator", f"must be one of {', '.join(ENV_ALLOCATORS)}, got {config.allocator!r}")
+        if config.episode_length < 1:
+            raise ConfigError("episode_length", "must be >= 1")
+        self.graph_name = (f"random_dag_{config.ops}_s{config.seed}_w{config.window}" if config.graph == "random_dag"
+                           else str(config.graph))
+        self.g = S.compile_graph(self._load_graph(config))
+        self.capacity = self._parse_capacity(config.capacity)
+        m_r = max(self.g.op_footprint(i) for i in range(len(self.g.ops)))
+        if self.capacity < m_r:
+            raise ConfigError("capacity", f"{self.capacity} B is below M_R = {m_r} B (the largest operator's "
+                                          "inputs + weights + output): no schedule exists")
+        self.n_ops = len(self.g.ops)
+        self.n_tensors = len(self.g.tensors)
+        self.reference = {"min_peak": self.min_peak_order, "topo": S.default_order(self.g)}
+        self._rank = {o: k for k, o in enumerate(self.min_peak_order)}
+
+    # ---- configuration ------------------------------------------------------------------
+    @staticmethod
+    def _load_graph(config: ScratchpadConfig):
+        name = str(config.graph)
+        if name == "random_dag":
+            if config.ops < 1 or config.ops > 400:
+                raise ConfigError("ops", f"must be in [1, 400], got {config.ops}")
+            if config.window < 1:
+                raise ConfigError("window", f"must be >= 1, got {config.window}")
+            return G.random_dag(config.ops, seed=config.seed, window=config.window)
+        if name in G.WORKLOADS:
+            return G.workload(name)
+        if name.endswith(".json") or Path(name).is_file():
+            try:
+                return G.load_graph_json(name)
+            except (DesignError, ConfigError) as exc:
+                raise ConfigError("graph", f"{name}: {exc}") from None
+        raise ConfigError("graph", f"'{name}' is neither a shipped workload ({', '.join(sorted(G.WORKLOADS))}) "
+                                   "nor a JSON graph file")
+
+    def _parse_capacity(self, value: Any) -> int:
+        text = str(value).strip().lower()
+        if text in BUDGET_NAMES:
+            return int(getattr(self.budgets, text))
+        try:
+            cap = int(text)
+        except ValueError:
+            raise ConfigError("capacity", f"must be one of {', '.join(BUDGET_NAMES)} or a positive number of "
+                                          f"bytes, got {value!r}") from None
+        if cap <= 0:
+            raise ConfigError("capacity", f"must be positive, got {cap}")
+        return cap
+
+    @cached_property
+    def budgets(self) -> S.Budgets:
+        return S.budgets(self.g)
+
+    @cached_property
+    def min_peak_order(self) -> list[str]:
+        return S.min_peak_order(self.g)[0]
+
+    # ---- replay ---------------------------------------------------------------------------
+    def _hints(self, placement: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+        """Allocator keyword arguments of ScratchpadSim for a design's placement hints."""
+        if self.config.allocator == "two_sided":
+            high = np.zeros(self.n_tensors, dtype=bool)
+            for name, h in placement:
+                high[self.g.tensor_index[name]] = h >= 0.5
+            return {"high": high}
+        if self.config.allocator == "hinted":
+            hint = np.zeros(self.n_tensors)
+            for name, h in placement:
+                hint[self.g.tensor_index[name]] = h
+            return {"hint": hint}
+        return {}
+
+    def completion(self, order: tuple[str, ...] | list[str]) -> list[str]:
+        """The default completion of an order prefix: the missing ops in min-peak order."""
+        seen = set(order)
+        return list(order) + [o for o in self.min_peak_order if o not in seen]
+
+    def _replay(self, order: tuple[str, ...], evictions: tuple[str, ...],
+                placement: tuple[tuple[str, float], ...]) -> tuple[S.ScratchpadSim, tuple[str, ...]]:
+        """Run the decisions; a decision beyond ``evictions`` inside the order takes Belady's victim,
+        except one of the last op, which stays pending.  Returns (sim, all victims taken)."""
+        sim = S.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self._hints(placement))
+        sim.future = [self.g.op_index[o] for o in self.completion(order)]
+        for pos, op in enumerate(order):
+            if op not in self.g.op_index:
+                raise DesignError(f"field 'order': unknown operator '{op}'")
+            if op not in sim.ready_ops():
+                raise DesignError(f"field 'order': operator '{op}' at position {pos} is not ready "
+                                  "(repeated, or a predecessor has not run)")
+            status = sim.schedule(op)
+            while status == "victim":
+                k = len(sim.evictions)
+                if k < len(evictions):
+                    if evictions[k] not in sim.candidates():
+                        raise DesignError(f"field 'evictions': choice {k} '{evictions[k]}' is not an eviction "
+                                          f"candidate when '{op}' runs (candidates: {sim.candidates()})")
+                    status = sim.evict(evictions[k])
+                elif pos == len(order) - 1:
+                    break
+                else:
+                    status = sim.evict(self.g.tensors[S.belady(sim, sim._candidates())].name)
+            if status == "infeasible":
+                break
+        if len(sim.evictions) < len(evictions):
+            raise DesignError(f"field 'evictions': {len(evictions)} choices given but the order only asks for "
+                              f"{len(sim.evictions)} victim decisions")
+        return sim, tuple(sim.evictions)
+
+    def _state(self, design: Schedule) -> S.ScratchpadSim:
+        if design.state is None:
+            design.state, _ = self._replay(design.order, design.evictions, design.placement)
+        return design.state
+
+    def _make(self, order, evictions, placement=()) -> Schedule:
+        sim, victims = self._replay(tuple(order), tuple(evictions), tuple(placement))
+        return Schedule(tuple(order), victims, tuple(placement), sim)
+
+    def run(self, design: Schedule) -> S.Result:
+        """The exact traffic of the design completed by the default policy."""
+        sim = self._state(design).copy()
+        full = self.completion(design.order)
+        sim.future = [self.g.op_index[o] for o in full]
+
+        def belady_victims(status: str) -> None:
+            while status == "victim":
+                status = sim.evict(self.g.tensors[S.belady(sim, sim._candidates())].name)
+
+        if sim.pending is not None and not sim.failed:
+            belady_victims("victim")
+        for op in full[len(design.order):]:
+            if sim.failed:
+                break
+            belady_victims(sim.schedule(op))
+        return sim.result()
+
+    # ---- design I/O -------------------------------------------------------------------
+    def to_json(self, design: Schedule) -> dict[str, Any]:
+        out: dict[str, Any] = {"graph": self.graph_name, "capacity": self.capacity,
+                               "order": list(design.order), "evictions": list(design.evictions)}
+        if self.config.allocator in HINT_LEVELS:
+            out["placement"] = {k: float(v) for k, v in design.placement}
+        return out
+
+    def from_json(self, data: dict[str, Any]) -> Schedule:
+        if data.get("graph", self.graph_name) != self.graph_name:
+            raise DesignError(f"field 'graph': design is for '{data.get('graph')}' but env.graph={self.graph_name}")
+        if data.get("capacity", self.capacity) != self.capacity:
+            raise DesignError(f"field 'capacity': design is for {data.get('capacity')} B but the env has "
+                              f"{self.capacity} B")
+        order, evictions = data.get("order", []), data.get("evictions", [])
+        for key, value in (("order", order), ("evictions", evictions)):
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                raise DesignError(f"field '{key}': must be a list of names")
+        placement = data.get("placement", {}) or {}
+        if not isinstance(placement, dict):
+            raise DesignError("field 'placement': must be an object {tensor: hint in [0, 1]}")
+        if placement and self.config.allocator not in HINT_LEVELS:
+            raise DesignError(f"field 'placement': allocator '{self.config.allocator}' takes no placement hints")
+        hints = []
+        for name, h in sorted(placement.items()):
+            if name not in self.g.tensor_index:
+                raise DesignError(f"field 'placement': unknown tensor '{name}'")
+            if not isinstance(h, (int, float)) or isinstance(h, bool) or not 0.0 <= float(h) <= 1.0:
+                raise DesignError(f"field 'placement': hint of '{name}' must be a number in [0, 1], got {h!r}")
+            if float(h) != 0.0:
+                hints.append((name, float(h)))
+        return self._make(order, evictions, tuple(hints))
+
+    # ---- cost model -------------------------------------------------------------------
+    def evaluate(self, design: Schedule) -> Evaluation:
+        r = self.run(design)
+        metrics = {"non_compulsory": float(r.non_compulsory), "compulsory": float(r.compulsory),
+                   "total": float(r.total), "peak": float(r.peak), "spill": float(r.spill_bytes),
+                   "reload": float(r.reload_bytes), "forced_resets": float(r.forced_resets),
+                   "fragmentation_evictions": float(r.fragmentation_evictions),
+                   "decided_ops": float(len(design.order))}
+        if not r.feasible:
+            return Evaluation(metrics, math.inf, feasible=False, reason=r.reason)
+        return Evaluation(metrics, float(r.non_compulsory))
+
+    def baselines(self) -> dict[str, Schedule]:
+        return self._baselines
+
+    @cached_property
+    def _baselines(self) -> dict[str, Schedule]:
+        """COSMA's comparison points under the configured allocator (no hints: lowest fit)."""
+        out = {}
+        for name, order, policy in (("topo_belady", self.reference["topo"], "belady"),
+                                    ("minpeak_belady", self.min_peak_order, "belady"),
+                                    ("topo_lru", self.reference["topo"], "lru")):
+            sim = S.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self._hints(()))
+            r = S.run_order(sim, order, S.POLICIES[policy])
+            out[name] = self._make(r.order, r.evictions)
+        return out
+
+    # ---- sequential face ----------------------------------------------------------------
+    def initial_design(self, rng: np.random.Generator | None = None) -> Schedule:
+        return self._make((), ())
+
+    def num_actions(self) -> int:
+        return self.n_ops + self.n_tensors
+
+    def action_mask(self, design: Schedule) -> np.ndarray:
+        sim = self._state(design)
+        mask = np.zeros(self.num_actions(), dtype=bool)
+        if sim.failed:
+            return mask
+        if sim.pending is not None:
+            mask[[self.n_ops + t for t in sim._candidates()]] = True
+        else:
+            mask[np.flatnonzero((sim.n_pred_left == 0) & ~sim.executed)] = True
+        return mask
+
+    def apply_action(self, design: Schedule, action: int) -> Schedule:
+        action = int(action)
+        if not self.action_mask(design)[action]:
+            raise DesignError(f"action {action} is not legal here")
+        sim = self._state(design).copy()
+        if action < self.n_ops:
+            op = self.g.ops[action]
+            order = design.order + (op,)
+            sim.future = [self.g.op_index[o] for o in self.completion(order)]
+            sim.schedule(op)
+            return Schedule(order, design.evictions, design.placement, sim)
+        victim = self.g.tensors[action - self.n_ops].name
+        sim.evict(victim)
+        return Schedule(design.order, design.evictions + (victim,), design.placement, sim)
+
+    def is_terminal(self, design: Schedule) -> bool:
+        return self._state(design).done
+
+    def observation_space(self) -> gym.spaces.Box:
+        return gym.spaces.Box(0.0, 1.0, shape=(3 * self.n_ops + 5 * self.n_tensors + 2,), dtype=np.float32)
+
+    def observe(self, design: Schedule) -> np.ndarray:
+        """Per op: executed, ready, pending; per tensor: resident, dirty, candidate, consumers left
+        (fraction), size / capacity; global: fraction of ops run, scratchpad fill."""
+        sim = self._state(design)
+        g = self.g
+        ops = np.zeros((3, self.n_ops), dtype=np.float32)
+        ops[0] = sim.executed
+        ops[1] = (sim.n_pred_left == 0) & ~sim.executed & (sim.pending is None)
+        if sim.pending is not None:
+            ops[2, sim.pending] = 1.0
+        ten = np.zeros((5, self.n_tensors), dtype=np.float32)
+        resident = list(sim.offset)
+        ten[0, resident] = 1.0
+        ten[1, resident] = [0.0 if sim.in_dram[t] else 1.0 for t in resident]
+        ten[2, sim._candidates()] = 1.0
+        ten[3] = sim.remaining / np.maximum(1, [len(c) for c in g.consumers])
+        ten[4] = np.minimum(1.0, g.size / self.capacity)
+        extra = np.array([len(sim.order) / self.n_ops, min(1.0, sim.used / self.capacity)], dtype=np.float32)
+        return np.clip(np.concatenate([ops.ravel(), ten.ravel(), extra]), 0.0, 1.0)
+
+    # ---- parameter face ---------------------------------------------------------------
+    def space(self) -> DesignSpace:
+        """Knobs: ``reference`` (min_peak | topo), ``mix`` in [0, 1], ``prio.<op>`` in [0, 1] per op,
+        ``victim`` (a policy), and with allocator two_sided/hinted ``addr.<tensor>`` in [0, 1].
+
+        Decoding: list scheduling runs the ready op with the largest key
+        ``(1 - mix) * (1 - rank_ref(op) / n) + mix * prio.<op>``, so mix = 0 is the reference order
+        itself (both baselines' orders are points of the space) and mix = 1 pure priorities; victims
+        follow ``victim`` on the decoded order; each tensor's address hint is ``addr.<tensor>``."""
+        knobs: list[Any] = [Categorical("reference", REFERENCE_ORDERS), Float("mix", 0.0, 1.0, levels=11)]
+        knobs += [Float(f"prio.{o}", 0.0, 1.0, levels=32) for o in self.g.ops]
+        knobs.append(Categorical("victim", VICTIM_POLICIES))
+        if self.config.allocator in HINT_LEVELS:
+            levels = HINT_LEVELS[self.config.allocator]
+            knobs += [Float(f"addr.{t.name}", 0.0, 1.0, levels=levels) for t in self.g.tensors]
+        return DesignSpace(knobs)
+
+    def decode(self, point: Point) -> Schedule:
+        ref = self.reference[point["reference"]]
+        rank = {o: k for k, o in enumerate(ref)}
+        mix = float(point["mix"])
+        key = np.array([(1 - mix) * (1 - rank[o] / self.n_ops) + mix * float(point[f"prio.{o}"]) for o in self.g.ops])
+        order = S.decode_order(self.g, key)
+        placement: tuple[tuple[str, float], ...] = ()
+        if self.config.allocator in HINT_LEVELS:
+            hints = [(t.name, float(point[f"addr.{t.name}"])) for t in self.g.tensors]
+            placement = tuple(sorted((n, h) for n, h in hints if h != 0.0))
+        sim = S.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self._hints(placement))
+        r = S.run_order(sim, order, S.POLICIES[point["victim"]])
+        return Schedule(tuple(r.order), tuple(r.evictions), placement, sim)

@@ -1,0 +1,84 @@
+"""The analytical NPU model against cached SCALE-Sim 3.0.0 results (and live, when its venv exists)."""
+
+from __future__ import annotations
+
+import configparser
+import statistics
+
+import pytest
+
+from archgym.errors import ConfigError
+from archgym.experiments.validate_npu import APPROX, EXACT, compare, model_value, scalesim_value
+from archgym.simulators import scalesim_backend as sb
+from archgym.simulators import scalesim_worker as worker
+from archgym.simulators.npu import NPUDesign, evaluate_layer
+from archgym.simulators.npu_workloads import Layer
+
+RECORDS = sb.load_cache()
+
+
+def test_cache_covers_the_validation_plan() -> None:
+    keys = {(r["array_rows"], r["array_cols"], r["dataflow"]) for r in RECORDS}
+    assert {(32, 32, df) for df in ("os", "ws", "is")} <= keys
+    assert len(RECORDS) >= 40
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=lambda r: f"{r['array_rows']}x{r['array_cols']}-{r['dataflow']}-"
+                                                        f"{r['ifmap_kb']}KB-{r['layer']}")
+def test_closed_form_cycles_and_sram_are_exact(rec: dict) -> None:
+    m = evaluate_layer(sb.record_layer(rec), sb.record_design(rec))
+    for ours, theirs in EXACT:
+        assert model_value(m, ours) == scalesim_value(rec, theirs, ours), ours
+
+
+def test_dram_and_total_cycles_within_5_percent_mae() -> None:
+    res = compare(RECORDS, repeats=1)["overall"]
+    for ours, _ in APPROX:
+        assert res[f"{ours}_mae_pct"] < 5.0, (ours, res[f"{ours}_mae_pct"])
+
+
+def test_model_is_1000x_faster_on_resnet18_layers() -> None:
+    res = compare([r for r in RECORDS if r["layer"].startswith("Conv")], repeats=3)["overall"]
+    assert res["speedup_min"] >= 1000
+
+
+def test_worker_writes_a_config_scalesim_reads() -> None:
+    text = worker.CONFIG_TEMPLATE.format(array_rows=8, array_cols=16, dataflow="is", ifmap_kb=4,
+                                         filter_kb=8, ofmap_kb=2, bandwidth=10)
+    cp = configparser.ConfigParser()
+    cp.read_string(text)
+    arch = cp["architecture_presets"]
+    assert (arch["ArrayHeight"], arch["ArrayWidth"], arch["Dataflow"]) == ("8", "16", "is")
+    assert cp["run_presets"]["InterfaceBandwidth"] == "USER"
+
+
+def test_backend_rejects_what_scalesim_cannot_model() -> None:
+    layer = Layer("L", 4, 4, 1, 1, 1, 1, 1)
+    with pytest.raises(ConfigError):
+        sb.run_scalesim(NPUDesign(dataflow="rs"), [layer])
+    with pytest.raises(ConfigError):
+        sb.run_scalesim(NPUDesign(loop_order="row_outer"), [layer])
+    with pytest.raises(ConfigError):
+        sb.run_scalesim(NPUDesign(ifmap_kb=1.5), [layer])
+
+
+def test_record_round_trip() -> None:
+    rec = RECORDS[0]
+    d, layer = sb.record_design(rec), sb.record_layer(rec)
+    assert (d.rows, d.cols, d.dataflow) == (rec["array_rows"], rec["array_cols"], rec["dataflow"])
+    assert [layer.ifmap_h, layer.ifmap_w, layer.filt_h, layer.filt_w, layer.channels, layer.num_filters,
+            layer.stride] == rec["dims"]
+
+
+@pytest.mark.skipif(not sb.scalesim_available(), reason="SCALE-Sim venv not installed (ensure_scalesim_venv())")
+def test_live_scalesim_matches_closed_form() -> None:
+    layer = Layer("live", 7, 7, 3, 3, 3, 5, 2)
+    for df in ("os", "ws", "is"):
+        d = NPUDesign(rows=4, cols=8, dataflow=df, ifmap_kb=1, filter_kb=1, ofmap_kb=1)
+        (rec,) = sb.run_scalesim(d, [layer])
+        m = evaluate_layer(layer, d)
+        for ours, theirs in EXACT:
+            assert model_value(m, ours) == scalesim_value(rec, theirs, ours), (df, ours)
+        errs = [abs(model_value(m, o) - scalesim_value(rec, t, o)) / max(1, scalesim_value(rec, t, o))
+                for o, t in APPROX]
+        assert statistics.fmean(errs) < 0.05
