@@ -17,9 +17,10 @@ face.  The ideas that matter, and where they are in that code:
   only if ``next_size <= size`` and ``next_level <= level_bound`` and otherwise removes that choice
   from the state's list for good (``get_next_state_with_random_choice``).  Generically: a child must
   be feasible (the depth bound of the theoretical adder makes a design infeasible) and its cost may
-  not exceed the parent's (plus ``tolerance``); rejected edits are dropped from the node's untried
+  not exceed the parent's; rejected edits are dropped from the node's untried
   list.  Designs already on the current path / rollout are rejected too, so equal-cost plateau moves
-  cannot cycle.
+  cannot cycle.  Our extension (off by default): ``tolerance`` lets *tree* edges worsen the cost a
+  little, so the tree can step out of a local minimum that greedy rollouts cannot leave.
 * **Rollout (default policy)**: uniformly random accepted edits until none is left (or
   ``max_rollout_steps``); the reward is the *best* cost met along the rollout (``default_policy``
   returns ``max`` of ``compute_reward() = -size``), here normalized by the root cost.
@@ -72,7 +73,7 @@ class MCTSConfig(AgentConfig):
     descend_prob: float = 0.2  # descend into a partially expanded node with this probability
     iterations_per_move: int = 2000  # iterations before the root moves to its best child
     max_rollout_steps: int = 10_000  # rollout edits at most (rollouts also end when no edit is accepted)
-    tolerance: float = 0.0  # accept edits that worsen the cost by at most tolerance * |root cost|
+    tolerance: float = 0.0  # tree edges may worsen the cost by tolerance * |root cost| (rollouts: 0)
     start: str = "initial"  # root design: problem.initial_design, or the best feasible baseline
 
 
@@ -147,14 +148,8 @@ class MCTS(Agent):
 
     def _actions(self, problem: DesignProblem, design: Any) -> list[int]:
         """Candidate edits of a design in a random order (ArithTreeRL samples them without replacement)."""
-        hook = getattr(problem, "search_actions", None)
-        acts = np.asarray(
-            hook(design) if hook is not None else np.flatnonzero(problem.action_mask(design)), dtype=np.int64
-        )
+        acts = np.asarray(problem.search_actions(design), dtype=np.int64)
         return acts[self.rng.permutation(len(acts))].tolist()
-
-    def _accepts(self, cost: float, parent_cost: float) -> bool:
-        return math.isfinite(cost) and cost <= parent_cost + self._tol
 
     # ---- the search --------------------------------------------------------------------------
     def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
@@ -237,7 +232,7 @@ class MCTS(Agent):
             up = up.parent
         while node.untried:
             action = node.untried.pop()
-            step = self._try(problem, evaluator, design, node.key, node.cost, action, path)
+            step = self._try(problem, evaluator, design, node.key, node.cost, action, path, self._tol)
             if step is not None:
                 new = _Node(step[0], step[1], step[2], node, action)
                 node.children.append(new)
@@ -253,20 +248,24 @@ class MCTS(Agent):
         cost: float,
         action: int,
         visited: set[Hashable],
+        slack: float,
     ) -> tuple[Any, Hashable, float] | None:
-        """(child, key, cost) if the edit is accepted from a design of this key and cost, else None.
+        """(child, key, cost) if the edit is feasible, new on this path and worsens the cost by at most
+        ``slack``, else None.
 
-        Rejections for a worse cost are remembered per (key, action), so a revisited design does not
-        re-apply edits known to fail (acceptance depends only on the two costs).
+        Rejections beyond the largest slack (the tree's tolerance) are remembered per (key, action), so
+        a revisited design does not re-apply edits known to fail (acceptance depends only on the costs).
         """
         if (key, action) in self._rejected:
             return None
         child = problem.apply_action(design, action)
         child_key, child_cost = self._score(problem, evaluator, child)
-        if not self._accepts(child_cost, cost):
+        if not child_cost <= cost + self._tol:  # also rejects inf (infeasible or failed)
             if len(self._rejected) >= _MAX_REJECTED:
                 self._rejected.clear()  # bounded memory; only a speed-up is lost
             self._rejected.add((key, action))
+            return None
+        if child_cost > cost + slack:
             return None
         if child_key in visited:
             return None
@@ -279,7 +278,7 @@ class MCTS(Agent):
         seen = {key}
         for _ in range(self.config.max_rollout_steps):
             for action in self._actions(problem, design):
-                step = self._try(problem, evaluator, design, key, cost, action, seen)
+                step = self._try(problem, evaluator, design, key, cost, action, seen, 0.0)
                 if step is not None:
                     design, key, cost = step
                     seen.add(key)

@@ -98,9 +98,10 @@ class SB3Agent(Agent):
             policy_kwargs={"net_arch": list(self.config.net_arch)},
             **self.algorithm_kwargs(),
         )
-        remaining = evaluator.remaining or 10**6
-        # every step evaluates one design, so the budget ends learning (BudgetExhausted)
-        model.learn(total_timesteps=2 * remaining + 1024)
+        # the budget ends learning (BudgetExhausted from the env's step); steps that evaluate
+        # nothing (a masked-out action for DQN/A2C) do not count, so learn again until it does
+        while not evaluator.exhausted:
+            model.learn(total_timesteps=2 * (evaluator.remaining or 10**6) + 1024, reset_num_timesteps=False)
 
 
 def _plain_ppo():

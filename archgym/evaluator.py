@@ -14,6 +14,7 @@ import math
 import time
 import traceback
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -51,7 +52,8 @@ class Evaluator:
     history: list[tuple[int, float]] = field(default_factory=list)  # (step, cost) per evaluation
     records: list[Record] = field(default_factory=list)  # feasible records (for Pareto fronts)
     failures: int = 0
-    _memo: dict[str, Evaluation] = field(default_factory=dict)
+    memo_size: int = 100_000  # designs remembered for re-visits (least recently used dropped)
+    _memo: OrderedDict[str, Evaluation] = field(default_factory=OrderedDict)
     _replay: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -96,8 +98,9 @@ class Evaluator:
             if row is not None:
                 results[pos] = _evaluation_from_row(row)
                 replayed[pos] = True
-                self._memo.setdefault(key, results[pos])
+                self._remember(key, results[pos])
             elif key in self._memo:
+                self._memo.move_to_end(key)
                 results[pos], cached[pos] = self._memo[key], True
             elif key in todo:  # the same new design twice in one batch: simulate once
                 todo[key].append(pos)
@@ -109,7 +112,7 @@ class Evaluator:
             fresh = self._evaluate_safely_batch([fitting[p] for p in firsts])
             for (key, positions), evaluation in zip(todo.items(), fresh):
                 if not evaluation.failed:  # a failure (e.g. a timeout) may pass on retry
-                    self._memo[key] = evaluation
+                    self._remember(key, evaluation)
                 for p in positions:
                     results[p] = evaluation
         wall = (time.perf_counter() - start) / max(1, len(fitting))
@@ -122,6 +125,11 @@ class Evaluator:
         if len(fitting) < len(designs):
             raise BudgetExhausted(f"budget of {self.budget} evaluations used")
         return out
+
+    def _remember(self, key: str, evaluation: Evaluation) -> None:
+        self._memo[key] = evaluation
+        if len(self._memo) > self.memo_size:
+            self._memo.popitem(last=False)
 
     def _take_replay(self, step: int, key: str) -> dict[str, Any] | None:
         row = self._replay.pop(step, None)

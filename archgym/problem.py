@@ -109,10 +109,28 @@ class DesignProblem(ABC, Generic[D]):
     def evaluate(self, design: D) -> Evaluation:
         """Score a design (pure; may raise SimulationError, which the evaluator logs as failed)."""
 
+    #: the cost model, for envs that select one with ``config.cost_model`` (they implement ``score``)
+    simulator: Simulator[D] | None = None
+
+    def score(self, design: D, metrics: dict[str, float]) -> Evaluation:
+        """The cost of a design from its cost model's raw metrics (envs with a ``simulator``)."""
+        raise NotImplementedError(f"{self.name} scores designs in evaluate()")
+
     def evaluate_batch(self, designs: list[D]) -> list[Evaluation | Exception]:
-        """Score several designs; cost models that run external tools override this to run them in
-        parallel.  A design that fails gets its exception in its slot, the others still count."""
+        """Score several designs.  Envs with a ``simulator`` and ``score`` use the simulator's
+        ``metrics_batch`` (tool-based cost models run it in parallel); others loop over ``evaluate``.
+        A design that fails gets its exception in its slot, the others still count."""
         out: list[Evaluation | Exception] = []
+        if self.simulator is not None and type(self).score is not DesignProblem.score:
+            for d, m in zip(designs, self.simulator.metrics_batch(designs)):
+                if isinstance(m, Exception):
+                    out.append(m)
+                    continue
+                try:
+                    out.append(self.score(d, m))
+                except Exception as exc:
+                    out.append(exc)
+            return out
         for d in designs:
             try:
                 out.append(self.evaluate(d))
@@ -152,6 +170,13 @@ class DesignProblem(ABC, Generic[D]):
 
     def observe(self, design: D) -> Any:
         raise NotImplementedError(f"{self.name} has no sequential face")
+
+    def search_actions(self, design: D) -> np.ndarray:
+        """The legal edits worth trying for a search that only accepts non-worsening edits (MCTS).
+
+        Defaults to every legal edit; a family overrides it to prune edits that can never lower
+        the cost (it changes a search's speed, never which edits it accepts)."""
+        return np.flatnonzero(self.action_mask(design))
 
     def is_terminal(self, design: D) -> bool:
         """Whether no further edit makes sense (episode ends)."""
@@ -228,3 +253,13 @@ class Simulator(ABC, Generic[D]):
     @abstractmethod
     def metrics(self, design: D) -> dict[str, float]:
         """Raw metrics of a design; raise SimulationError when the tool fails."""
+
+    def metrics_batch(self, designs: list[D]) -> list[dict[str, float] | Exception]:
+        """Metrics of several designs, a failure in its own slot; tool-based models run them in parallel."""
+        out: list[dict[str, float] | Exception] = []
+        for d in designs:
+            try:
+                out.append(self.metrics(d))
+            except Exception as exc:
+                out.append(exc)
+        return out

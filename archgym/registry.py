@@ -124,6 +124,8 @@ simulators: Registry[Any] = Registry(
     {
         "adder.analytical": "archgym.simulators.adder_models:AdderAnalytical",
         "multiplier.analytical": "archgym.simulators.multiplier_models:MultiplierAnalytical",
+        "adder.yosys": "archgym.simulators.adder_models:AdderYosys",
+        "multiplier.yosys": "archgym.simulators.multiplier_models:MultiplierYosys",
     },
 )
 

@@ -48,6 +48,9 @@ class AdderConfig:
     cost_model: str = "analytical"
     episode_length: int = 64
     liberty: str | None = None  # Liberty file for cost_model=yosys
+    synth_flow: str = "structural"  # cost_model=yosys: a flow of archgym.simulators.synthesis.FLOWS
+    synth_timeout: float = 120.0  # cost_model=yosys: seconds per synthesis, then a failed evaluation
+    synth_jobs: int | None = None  # cost_model=yosys: parallel syntheses per batch (default: the cores)
 
 
 class AdderProblem(DesignProblem[PrefixGraph]):
@@ -102,7 +105,9 @@ class AdderProblem(DesignProblem[PrefixGraph]):
         return self.simulator.metrics(self._baselines["sklansky"])
 
     def evaluate(self, design: PrefixGraph) -> Evaluation:
-        m = self.simulator.metrics(design)
+        return self.score(design, self.simulator.metrics(design))
+
+    def score(self, design: PrefixGraph, m: dict[str, float]) -> Evaluation:
         if self.config.mode == "theoretical":
             if m["depth"] > self.depth_bound:
                 return Evaluation(m, math.inf, feasible=False, reason=f"depth {m['depth']} > bound {self.depth_bound}")
@@ -118,6 +123,15 @@ class AdderProblem(DesignProblem[PrefixGraph]):
 
     def action_mask(self, design: PrefixGraph) -> np.ndarray:
         return self.edits.mask(design)
+
+    def search_actions(self, design: PrefixGraph) -> np.ndarray:
+        """In theoretical mode an added node can only raise the size: only deletions can help."""
+        if self.config.mode != "theoretical":
+            return super().search_actions(design)
+        return np.array(
+            sorted(self.action_for((i, j), True) for i, j in design.nodes if j > 0 and design.can_delete(i, j)),
+            dtype=np.int64,
+        )
 
     def apply_action(self, design: PrefixGraph, action: int) -> PrefixGraph:
         return self.edits.apply(design, action)

@@ -48,6 +48,9 @@ class MultiplierConfig:
     cost_model: str = "analytical"
     episode_length: int = 64
     liberty: str | None = None  # Liberty file for cost_model=yosys
+    synth_flow: str = "structural"  # cost_model=yosys: a flow of archgym.simulators.synthesis.FLOWS
+    synth_timeout: float = 120.0  # cost_model=yosys: seconds per synthesis, then a failed evaluation
+    synth_jobs: int | None = None  # cost_model=yosys: parallel syntheses per batch (default: the cores)
     verify_random_vectors: int = 100_000  # simulation vectors of the Verilog check above 8 bits
 
 
@@ -108,7 +111,9 @@ class MultiplierProblem(DesignProblem[mul.MultiplierDesign]):
         return self.simulator.metrics(self._baselines["dadda_sklansky"])
 
     def evaluate(self, design: mul.MultiplierDesign) -> Evaluation:
-        m = self.simulator.metrics(design)
+        return self.score(design, self.simulator.metrics(design))
+
+    def score(self, design: mul.MultiplierDesign, m: dict[str, float]) -> Evaluation:
         return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
 
     # ---- sequential face ----------------------------------------------------------------

@@ -66,8 +66,8 @@ def run(graphs=GRAPHS, evals: int = 2000, time_limit: float = 120.0, seed: int =
             for agent in agents:
                 row[f"agent:{agent}"], secs = run_agent(name, label.lower(), agent, evals, seed)
                 row[f"agent:{agent}_s"] = round(secs, 1)
-            best = min(agents, key=lambda a: row[f"agent:{a}"])
-            row["best_agent"], row["best_agent_name"] = row[f"agent:{best}"], best
+            row["best_agent"] = min(row[f"agent:{a}"] for a in agents)
+            row["best_agent_name"] = "/".join(a for a in agents if row[f"agent:{a}"] == row["best_agent"])
             row["local_search"] = _nc(S.local_search(g, cap, evals, seed, "first_fit", init_orders=[topo, minpeak]))
             ilp = I.solve_ilp(g, cap, time_limit, addresses=True)
             row["ilp"] = _nc(ilp.result)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from archgym.problem import Simulator
 from archgym.simulators.prefix import PrefixGraph, analytical_metrics
 from archgym.simulators.yosys_model import YosysSimulator
+
+from archgym.problem import Simulator
 
 
 class AdderAnalytical(Simulator[PrefixGraph]):

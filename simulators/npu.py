@@ -169,9 +169,9 @@ class _ReadStream:
     descending: bool
     n_valid: int     # words actually held (non-padding) in prefetch order
     n_padded: int    # prefetch matrix size including padding (sets the first fill's size)
-    # copies(k) -> positions of every copy of each word fold k demands, in demand order
-    # (n_words x n_copies, -1 = none): SCALE-Sim's buffers hit on any copy of an address
-    copies: Callable[[int], np.ndarray] | None = None
+    # (table, words(k)): the words fold k demands (demand order) and all their copies' positions;
+    # SCALE-Sim's buffers hit on any copy of an address
+    copies: tuple[Any, Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]] | None = None
 
 
 def _fold_order(mp: _Mapping, loop_order: str) -> tuple[np.ndarray, np.ndarray]:
@@ -284,37 +284,59 @@ def _diag_valid_stream(tile: np.ndarray, n_tiles: int, t: int, n: int,
     return _ReadStream(lo.astype(np.float64), hi.astype(np.float64), False, n_valid, n_tiles * t * n)
 
 
-def _is_ifmap_copies(im: _Im2col, ac: int, base: np.ndarray, tile: int, r0: int, r1: int) -> np.ndarray:
-    """Buffer positions of all copies of the words an input-stationary fold reads (rows r1-1 down to
-    r0 of ifmap tile `tile`, columns left to right).  An input word (iy, ix, c) is copied into the
-    im2col matrix once per output pixel whose window covers it."""
-    l = im.l
-    st, ew = l.stride, l.ofmap_w
-    x = np.arange(r1 - 1, r0 - 1, -1)
-    p = tile * ac + np.arange(ac)
-    xx, pp = np.meshgrid(x, p, indexing="ij")
-    xx, pp = xx.ravel(), pp.ravel()
-    r, rem = np.divmod(xx, l.filt_w * l.channels)
-    sx, c = np.divmod(rem, l.channels)
-    oy, ox = np.divmod(pp, ew)
-    iy, ix = oy * st + r, ox * st + sx
-    ok = (pp < l.ofmap_px) & (iy < l.ifmap_h) & (ix < l.ifmap_w)
-    dr = np.arange(l.filt_h)[:, None]
-    ds = np.arange(l.filt_w)[None, :]
-    ty, tx = iy[:, None, None] - dr, ix[:, None, None] - ds          # (words, R, S)
-    oy2, ox2 = ty // st, tx // st
-    has = ok[:, None, None] & (ty >= 0) & (tx >= 0) & (ty % st == 0) & (tx % st == 0) \
-        & (oy2 < l.ofmap_h) & (ox2 < ew)
-    p2 = np.where(has, oy2 * ew + ox2, 0)
-    x2 = np.where(has, (dr * l.filt_w + ds) * l.channels + c[:, None, None], 0)
-    t2, j2 = np.divmod(p2, ac)
-    cols = t2[..., None] * ac + np.arange(ac)                          # pixels of the copy's tile
-    x2b = np.broadcast_to(x2[..., None], cols.shape)
-    rows_before = im.window_prefix(cols, x2b).sum(axis=-1)
-    in_row = (im.window_prefix(cols, x2b + 1) - im.window_prefix(cols, x2b)) > 0
-    cols_before = (in_row & (np.arange(ac) < j2[..., None])).sum(axis=-1)
-    pos = base[t2] + rows_before + cols_before
-    return np.where(has, pos, -1).reshape(len(xx), -1)[ok]
+COPY_TABLE_LIMIT = 20_000_000  # entries; above this the per-word copy scan is skipped (memory)
+
+
+class _IsIfmapCopies:
+    """Buffer positions of all copies of the words an input-stationary fold reads.
+
+    IS ifmap tiles hold ac output pixels (columns) x the W window entries (rows), row-major, and a
+    fold reads rows r1-1 down to r0 of one tile, columns left to right.  An input word (iy, ix, c)
+    is copied once per output pixel whose window covers it, so it can hit in the buffer on a copy
+    other than the one being read (SCALE-Sim tests hits by address)."""
+
+    def __init__(self, im: _Im2col, ac: int, col_fold: int):
+        l = self.l = im.l
+        self.ac = ac
+        pix = np.arange(col_fold * ac).reshape(col_fold, ac)
+        x = np.arange(l.window + 1)
+        pref = im.window_prefix(pix[:, :, None], x[None, None, :])        # (tile, col, x)
+        valid = np.diff(pref, axis=2) > 0                                   # entry (pixel, x) is data
+        base = np.concatenate(([0], np.cumsum(pref[:, :, -1].sum(axis=1))[:-1]))
+        self.rows_before = base[:, None] + pref.sum(axis=1)                # (tile, x): start of row x
+        self.cols_before = np.cumsum(valid, axis=1) - valid                 # (tile, col, x)
+
+    def words(self, tile: int, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Window index, pixel and own buffer position of each data word of a fold, in demand order."""
+        l, ac = self.l, self.ac
+        xx, jj = np.meshgrid(np.arange(r1 - 1, r0 - 1, -1), np.arange(ac), indexing="ij")
+        xx, jj = xx.ravel(), jj.ravel()
+        pp = tile * ac + jj
+        r, rem = np.divmod(xx, l.filt_w * l.channels)
+        sx = rem // l.channels
+        oy, ox = np.divmod(pp, l.ofmap_w)
+        ok = (pp < l.ofmap_px) & (oy * l.stride + r < l.ifmap_h) & (ox * l.stride + sx < l.ifmap_w)
+        xx, jj, pp = xx[ok], jj[ok], pp[ok]
+        return xx, pp, self.rows_before[tile, xx] + self.cols_before[tile, jj, xx]
+
+    def copies(self, xx: np.ndarray, pp: np.ndarray) -> np.ndarray:
+        """Buffer positions of every copy of words (window index xx, pixel pp); -1 pads."""
+        l, ac = self.l, self.ac
+        st, ew = l.stride, l.ofmap_w
+        r, rem = np.divmod(xx, l.filt_w * l.channels)
+        sx, c = np.divmod(rem, l.channels)
+        oy, ox = np.divmod(pp, ew)
+        iy, ix = oy * st + r, ox * st + sx
+        dr = np.arange(l.filt_h)[:, None]
+        ds = np.arange(l.filt_w)[None, :]
+        ty, tx = iy[:, None, None] - dr, ix[:, None, None] - ds            # (words, R, S)
+        oy2, ox2 = ty // st, tx // st
+        has = (ty >= 0) & (tx >= 0) & (ty % st == 0) & (tx % st == 0) & (oy2 < l.ofmap_h) & (ox2 < ew)
+        p2 = np.where(has, oy2 * ew + ox2, 0)
+        x2 = np.where(has, (dr * l.filt_w + ds) * l.channels + c[:, None, None], 0)
+        t2, j2 = np.divmod(p2, ac)
+        pos = self.rows_before[t2, x2] + self.cols_before[t2, j2, x2]
+        return np.where(has, pos, -1).reshape(len(xx), -1)
 
 
 def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
@@ -340,8 +362,12 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
         r1 = np.minimum(r0 + ar, w)
         lo = base[fc] + im.window_prefix(pix[fc], r0[:, None]).sum(axis=1)
         hi = base[fc] + im.window_prefix(pix[fc], r1[:, None]).sum(axis=1) - 1
+        copies = None
+        if mp.col_fold * ac * (w + 1) <= COPY_TABLE_LIMIT:
+            table = _IsIfmapCopies(im, ac, mp.col_fold)
+            copies = (table, lambda k: table.words(int(fc[k]), int(r0[k]), int(r1[k])))
         ifm = _ReadStream(lo.astype(np.float64), hi.astype(np.float64), True, valid_if, mp.col_fold * ac * w,
-                          copies=lambda k: _is_ifmap_copies(im, ac, base, int(fc[k]), int(r0[k]), int(r1[k])))
+                          copies=copies)
         fil = _diag_stream(fr, mp.row_fold, m, ar, w - (mp.row_fold - 1) * ar, 1.0, w * m)
     return ifm, fil
 
@@ -377,26 +403,29 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
         if off_lo < a and off_lo + s_hi - s_lo < a:
             continue  # the whole tile is already in the active window
         line0 = starts[k] + lo_line
-        if st.copies is not None:  # per-word scan: a word hits if any of its copies is held
-            occ = st.copies(k)
-            held = occ >= 0
-            occ_set = np.where(held, occ // eps, 0)
+        if st.descending and st.copies is not None:  # per-word scan: a word hits on any copy
+            table, fold_words = st.copies
+            xx, pp, own = fold_words(k)
+            own_set = own // eps
             i = 0
-            while i < len(occ):
-                offs = (occ_set[i:] - w0) % n_sets
-                hit = ((offs < a) & held[i:]).any(axis=1)
-                miss = np.flatnonzero(~hit)
+            while i < len(own):
+                out = i + np.flatnonzero((own_set[i:] - w0) % n_sets >= a)  # own copy not held
+                if not len(out):
+                    break
+                occ = table.copies(xx[out], pp[out])
+                held = occ >= 0
+                offs = (np.where(held, occ // eps, 0) - w0) % n_sets
+                miss = np.flatnonzero(~((offs < a) & held).any(axis=1))
                 if not len(miss):
                     break
-                j = int(miss[0])
-                need = offs[j][held[i + j]]
+                need = offs[miss[0]][held[miss[0]]]
                 n = int(np.min(-(-(need - a + 1) // p)))
                 w0 = (w0 + n * p) % n_sets
                 bursts.append((line0, n))
                 total += n
-                i += j + 1
+                i = int(out[miss[0]]) + 1
             continue
-        if st.descending:  # rows arrive last-first within one short burst of lines
+        if st.descending:  # rows arrive last-first; each set below the window costs a ring turn
             s = s_hi
             while True:
                 off = (s - w0) % n_sets
@@ -406,9 +435,9 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
                     bursts.append((line0, n))
                     total += n
                     off = (s - w0) % n_sets
-                if off >= s - s_lo:  # everything down to s_lo is inside the window
+                if off >= s - s_lo:
                     break
-                s = (w0 - 1) % n_sets  # the next set below the window is demanded next
+                s = (w0 - 1) % n_sets
             continue
         if off_lo >= a:  # the tile's first word is outside the window
             n = -(-(off_lo - a + 1) // p)

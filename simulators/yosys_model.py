@@ -26,10 +26,11 @@ import math
 from abc import abstractmethod
 from typing import Any, TypeVar
 
-from archgym.errors import ConfigError, SimulationError
-from archgym.problem import Simulator
 from archgym.simulators.liberty import find_liberty
 from archgym.simulators.synthesis import FLOWS, SynthesisResult, synthesize, synthesize_many
+
+from archgym.errors import ConfigError, SimulationError
+from archgym.problem import Simulator
 
 D = TypeVar("D")
 
@@ -98,11 +99,13 @@ class YosysSimulator(Simulator[D]):
         structural: dict[int, dict[str, float]] = {}
         for pos, design in enumerate(designs):
             try:
-                items.append(self.verilog(design))
+                item = self.verilog(design)
                 structural[pos] = self.structural_metrics(design)
-                where.append(pos)
-            except Exception as exc:  # a design the exporter rejects fails alone
+            except Exception as exc:  # noqa: BLE001 - a design the exporter rejects fails alone
                 out[pos] = exc
+                continue
+            items.append(item)
+            where.append(pos)
         results = synthesize_many(items, jobs=self.jobs, **self._settings()) if items else []
         for pos, result in zip(where, results):
             if isinstance(result, SimulationError):

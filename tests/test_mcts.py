@@ -8,7 +8,6 @@ import pytest
 from archgym.agents.mcts import MCTS, MCTSConfig
 from archgym.agents.random_search import RandomWalk, RandomWalkConfig
 from archgym.envs.adder import AdderConfig, AdderProblem
-from archgym.experiments.bench_adder import SearchableAdderProblem
 
 from archgym.errors import ConfigError
 from archgym.evaluator import BudgetExhausted, Evaluator
@@ -22,7 +21,7 @@ def _run(agent, problem, budget: int) -> Evaluator:
     return evaluator
 
 
-def _theoretical(n: int, depth: int | None = None, cls=SearchableAdderProblem) -> AdderProblem:
+def _theoretical(n: int, depth: int | None = None, cls=AdderProblem) -> AdderProblem:
     return cls(AdderConfig(width=n, mode="theoretical", depth_bound=depth))
 
 

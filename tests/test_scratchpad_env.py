@@ -146,3 +146,19 @@ def test_ga_run_beats_baseline_and_is_deterministic(tmp_path):
     assert a["best"]["design"] == b["best"]["design"] and a["best"]["cost"] == b["best"]["cost"]
     p = problem(capacity="m_h")
     assert p.evaluate(p.from_json(a["best"]["design"])).cost == a["best"]["cost"]
+
+
+def test_gymnasium_make_builds_the_sequential_face():
+    import gymnasium
+
+    from archgym.gym_registration import register_envs
+
+    register_envs()
+    env = gymnasium.make("archgym/Scratchpad-v0", **SMALL)
+    obs, info = env.reset(seed=0)
+    assert env.observation_space.contains(obs) and info["cost"] == problem().evaluate(problem().initial_design()).cost
+    done, rng = False, np.random.default_rng(5)
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(env.unwrapped.action_masks()))))
+        done = terminated or truncated
+    assert terminated and len(env.unwrapped.design.order) == 12

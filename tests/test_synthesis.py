@@ -11,7 +11,7 @@ import pytest
 from archgym.experiments.synthesis_flow_demo import PREFIX_KINDS, adder_verilog
 from archgym.simulators import synthesis
 from archgym.simulators.liberty import find_liberty
-from archgym.simulators.synthesis import FLOWS, synthesize, synthesize_many
+from archgym.simulators.synthesis import synthesize, synthesize_many
 
 from archgym.errors import ConfigError, DesignError, SimulationError
 

@@ -9,15 +9,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from archgym import registry
 from archgym.envs.adder import AdderConfig, AdderProblem
-from archgym.logs import LogStore, default_url
-from archgym.runner import RunSpec, execute
 from archgym.simulators import synthesis, yosys_model
 from archgym.simulators.adder_models import AdderYosys
 from archgym.simulators.prefix import classical
 
+from archgym import registry
 from archgym.errors import ConfigError, SimulationError
+from archgym.logs import LogStore, default_url
+from archgym.runner import RunSpec, execute
 
 pytestmark = pytest.mark.skipif(not (shutil.which("yosys") and shutil.which("sta")),
                                 reason="native yosys and OpenSTA needed")
