@@ -81,7 +81,7 @@ class OptunaAgent(Agent):
             load_if_exists=True,
         )
         worst = None
-        while True:
+        while not evaluator.exhausted:  # never ask a trial the budget cannot evaluate (it would stay RUNNING)
             trial = study.ask(distributions)
             design = problem.decode(trial.params)
             evaluation = evaluator.evaluate(design)

@@ -88,6 +88,7 @@ envs: Registry[Any] = Registry(
         "adder": "archgym.envs.adder:AdderProblem",
         "approx_multiplier": "archgym.envs.approx_multiplier:ApproxMultiplierProblem",
         "multiplier": "archgym.envs.multiplier:MultiplierProblem",
+        "scratchpad": "archgym.envs.scratchpad:ScratchpadProblem",
     },
 )
 
@@ -96,6 +97,7 @@ BUILTIN_GYM_IDS: dict[str, str] = {
     "adder": "archgym/Adder-v0",
     "approx_multiplier": "archgym/ApproxMultiplier-v0",
     "multiplier": "archgym/Multiplier-v0",
+    "scratchpad": "archgym/Scratchpad-v0",
 }
 
 agents: Registry[Any] = Registry(

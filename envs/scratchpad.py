@@ -43,11 +43,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from archgym.simulators import scratchpad as S
+from archgym.simulators import scratchpad_graphs as G
 
 from archgym.errors import ConfigError, DesignError
 from archgym.problem import DesignProblem, Evaluation
-from archgym.simulators import scratchpad as S
-from archgym.simulators import scratchpad_graphs as G
 from archgym.space import Categorical, DesignSpace, Float, Point
 
 BUDGET_NAMES = ("m_r", "m_h", "m_p")

@@ -30,9 +30,8 @@ AGENTS = ("random", "ga", "aco")  # optuna's CMA-ES/TPE take minutes per 2,000 e
 
 def run_agent(graph: str, budget_name: str, agent: str, evals: int, seed: int) -> tuple[float, float]:
     """Best non-compulsory bytes found by a registry agent, and its wall time (s)."""
-    from archgym.runner import RunSpec, execute
-
     from archgym import registry
+    from archgym.runner import RunSpec, execute
 
     if "scratchpad" not in registry.envs:  # until the env is in the built-in registry
         registry.envs.register("scratchpad", "archgym.envs.scratchpad:ScratchpadProblem")

@@ -285,7 +285,7 @@ class ScratchpadSim:
             cur = max(cur, off + sz)
         return best
 
-    def copy(self) -> "ScratchpadSim":
+    def copy(self) -> ScratchpadSim:
         """An independent copy of the current state (the compiled graph is shared, read-only)."""
         new = object.__new__(ScratchpadSim)
         new.__dict__.update(self.__dict__)

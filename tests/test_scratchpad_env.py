@@ -7,13 +7,13 @@ import json
 
 import numpy as np
 import pytest
+from archgym.envs.base import DesignEnv, ParameterEnv
+from archgym.simulators import scratchpad as S
 from gymnasium.utils.env_checker import check_env
 
 from archgym import registry
 from archgym.config import build_problem
-from archgym.envs.base import DesignEnv, ParameterEnv
 from archgym.errors import ConfigError, DesignError
-from archgym.simulators import scratchpad as S
 
 registry.envs.register("scratchpad", "archgym.envs.scratchpad:ScratchpadProblem")
 registry.BUILTIN_GYM_IDS["scratchpad"] = "archgym/Scratchpad-v0"
@@ -159,6 +159,6 @@ def test_gymnasium_make_builds_the_sequential_face():
     assert env.observation_space.contains(obs) and info["cost"] == problem().evaluate(problem().initial_design()).cost
     done, rng = False, np.random.default_rng(5)
     while not done:
-        obs, reward, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(env.unwrapped.action_masks()))))
+        obs, _, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(env.unwrapped.action_masks()))))
         done = terminated or truncated
     assert terminated and len(env.unwrapped.design.order) == 12
