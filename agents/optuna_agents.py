@@ -73,7 +73,7 @@ class OptunaAgent(Agent):
         distributions = space.optuna_distributions()
         multi = bool(self.config.multi_objective)
         directions = ["minimize"] * (len(problem.objective_names) if multi else 1)
-        study = optuna.create_study(
+        study = _create_study(
             storage=self.config.storage,
             study_name=self.config.study_name or f"{problem.name}-{self.name}-s{self.seed}",
             sampler=self.make_sampler(),
@@ -96,6 +96,23 @@ class OptunaAgent(Agent):
                 values = _penalty(worst, len(directions))
             trial.set_user_attr("feasible", evaluation.feasible)
             study.tell(trial, values)
+
+
+def _create_study(**kwargs):
+    """optuna.create_study, retried: processes starting together on one fresh SQLite storage race
+    to create optuna's tables ("table studies already exists")."""
+    import time
+
+    import optuna
+    import sqlalchemy.exc
+
+    for attempt in range(5):
+        try:
+            return optuna.create_study(**kwargs)
+        except sqlalchemy.exc.OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.3 * (attempt + 1))
 
 
 def _elementwise(op, a, b):

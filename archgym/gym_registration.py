@@ -28,9 +28,11 @@ def register_envs() -> None:
 
 def make_env(env: str, **config: Any):
     """Build the Gymnasium env of a registered family from config keyword arguments: its
-    sequential face, or the parameter face (one-step episodes) for families without edits."""
+    ``default_gym_face`` (the sequential face where there is one), else the parameter face
+    (one-step episodes, MultiDiscrete knobs)."""
     from archgym.config import build_problem
     from archgym.envs.base import DesignEnv, ParameterEnv
 
     problem = build_problem(env, config)
-    return DesignEnv(problem) if problem.has_sequential_face else ParameterEnv(problem)
+    sequential = problem.has_sequential_face and problem.default_gym_face == "sequential"
+    return DesignEnv(problem) if sequential else ParameterEnv(problem)

@@ -79,6 +79,8 @@ class DesignProblem(ABC, Generic[D]):
     description: ClassVar[str] = ""
     #: the config dataclass (its fields are the `env.<field>=...` overrides)
     config_class: ClassVar[type]
+    #: the face `gymnasium.make` returns: "sequential" (edits) or "parameter" (MultiDiscrete knobs)
+    default_gym_face: ClassVar[str] = "sequential"
     #: evaluation budget of `python -m archgym.run` when none is given
     default_budget: ClassVar[int] = 200
 

@@ -89,6 +89,7 @@ envs: Registry[Any] = Registry(
         "approx_multiplier": "archgym.envs.approx_multiplier:ApproxMultiplierProblem",
         "multiplier": "archgym.envs.multiplier:MultiplierProblem",
         "scratchpad": "archgym.envs.scratchpad:ScratchpadProblem",
+        "npu": "archgym.envs.npu:NPUProblem",
     },
 )
 
@@ -98,6 +99,7 @@ BUILTIN_GYM_IDS: dict[str, str] = {
     "approx_multiplier": "archgym/ApproxMultiplier-v0",
     "multiplier": "archgym/Multiplier-v0",
     "scratchpad": "archgym/Scratchpad-v0",
+    "npu": "archgym/NPUDataflow-v0",
 }
 
 agents: Registry[Any] = Registry(

@@ -164,6 +164,8 @@ def summarize(
         "baselines": {},
         "verilog": None,
     }
+    if len(problem.objective_names) > 1:  # multi-objective env: every run reports its Pareto front
+        summary["pareto_front"] = pareto_records(problem, evaluator.records)
     if best is not None:
         summary["best"] = {
             "step": best.step,
@@ -183,6 +185,24 @@ def summarize(
             if spec.verify:
                 summary["verilog_verification"] = problem.verify_verilog(best.design, verilog)
     return summary
+
+
+def pareto_records(problem: DesignProblem, records: list[Record]) -> list[dict[str, Any]]:
+    """The run's non-dominated feasible evaluations on the env's ``objective_names`` (one per point)."""
+    import numpy as np
+
+    from archgym.metrics import pareto_front
+
+    names = problem.objective_names
+    points = [tuple(float(v) for v in problem.objectives(r.evaluation)) for r in records]
+    front = {tuple(p) for p in pareto_front(np.array(points, dtype=float).reshape(-1, len(names)))}
+    out, seen = [], set()
+    for record, p in zip(records, points):
+        if p in front and p not in seen:
+            seen.add(p)
+            out.append({"step": record.step, "objectives": dict(zip(names, p)), "cost": record.evaluation.cost,
+                        "design": problem.to_json(record.design)})
+    return sorted(out, key=lambda e: tuple(e["objectives"].values()))
 
 
 def print_table(summary: dict[str, Any], file=sys.stdout) -> None:

@@ -23,7 +23,7 @@ SCALE-Sim takes the per-cycle maximum of the three operands' stalls, we add stal
 Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
 counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
 
-Public API: `NPUDesign.from_dict`, `evaluate_layer`, `evaluate(design, workload) -> dict`.
+Public API: `NPUDesign.from_dict`, `evaluate_layer`, `layer_key`, `evaluate(design, workload, per_layer, cache) -> dict`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import bisect
 import heapq
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, MutableMapping, Sequence
 
 import numpy as np
 
@@ -372,6 +372,26 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
     return ifm, fil
 
 
+def _first_copy_miss(table: "_IsIfmapCopies", xx: np.ndarray, pp: np.ndarray, own_set: np.ndarray, i: int,
+                     w0: int, n_sets: int, a: int, eps: int) -> tuple[int, np.ndarray] | None:
+    """First word at or after i with no copy in the active window [w0, w0 + a) sets, and the window
+    offsets of its copies; None if every word hits.  Scans in chunks that double in size, so a miss
+    close to i costs O(chunk) rather than O(remaining words) (the copies table is the costly part)."""
+    chunk = 256
+    while i < len(own_set):
+        stop = min(i + chunk, len(own_set))
+        out = i + np.flatnonzero((own_set[i:stop] - w0) % n_sets >= a)  # own copy not held
+        if len(out):
+            occ = table.copies(xx[out], pp[out])
+            held = occ >= 0
+            offs = (np.where(held, occ // eps, 0) - w0) % n_sets
+            miss = np.flatnonzero(~((offs < a) & held).any(axis=1))
+            if len(miss):
+                return int(out[miss[0]]), offs[miss[0]][held[miss[0]]]
+        i, chunk = stop, 2 * chunk
+    return None
+
+
 def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.ndarray,
                       span: tuple[int, int]) -> tuple[int, list[tuple[float, int]]]:
     """DRAM words read and the refills as (demand line, count) bursts, for SCALE-Sim's read buffer.
@@ -408,22 +428,16 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
             xx, pp, own = fold_words(k)
             own_set = own // eps
             i = 0
-            while i < len(own):
-                out = i + np.flatnonzero((own_set[i:] - w0) % n_sets >= a)  # own copy not held
-                if not len(out):
+            while True:
+                found = _first_copy_miss(table, xx, pp, own_set, i, w0, n_sets, a, eps)
+                if found is None:
                     break
-                occ = table.copies(xx[out], pp[out])
-                held = occ >= 0
-                offs = (np.where(held, occ // eps, 0) - w0) % n_sets
-                miss = np.flatnonzero(~((offs < a) & held).any(axis=1))
-                if not len(miss):
-                    break
-                need = offs[miss[0]][held[miss[0]]]
+                j, need = found
                 n = int(np.min(-(-(need - a + 1) // p)))
                 w0 = (w0 + n * p) % n_sets
                 bursts.append((line0, n))
                 total += n
-                i = int(out[miss[0]]) + 1
+                i = j + 1
             continue
         if st.descending:  # rows arrive last-first; each set below the window costs a ring turn
             s = s_hi
@@ -688,18 +702,45 @@ def _energy_area(d: NPUDesign, tot: Mapping[str, float]) -> dict[str, float]:
     return e
 
 
+def layer_key(layer: Layer, d: NPUDesign) -> tuple:
+    """What one layer's result depends on: its dimensions (not its name) and the design, with the
+    loop order dropped where it cannot matter (row-stationary, or a single row or column fold: the
+    fold sequence is then the same in both orders)."""
+    g = layer.single_group()
+    order = d.loop_order
+    if d.dataflow == "rs":
+        order = ""
+    else:
+        mp = _mapping(g, d)
+        if mp.row_fold == 1 or mp.col_fold == 1:
+            order = ""
+    dims = (layer.ifmap_h, layer.ifmap_w, layer.filt_h, layer.filt_w, layer.channels, layer.num_filters,
+            layer.stride, layer.groups)
+    return dims, (d.rows, d.cols, d.dataflow, d.ifmap_kb, d.filter_kb, d.ofmap_kb, order, d.dram_bw, d.word_bytes)
+
+
 def evaluate(design: NPUDesign | Mapping[str, Any], workload: str | Sequence[Layer] = "resnet18",
-             per_layer: bool = False) -> dict[str, Any]:
+             per_layer: bool = False, cache: MutableMapping[tuple, dict[str, float]] | None = None
+             ) -> dict[str, Any]:
     """Metrics of a design on a workload (shipped name, topology CSV path, or list of Layers).
 
     Returns cycles (incl. stalls), compute/stall cycles, PE utilization, accesses per memory level
     (register file, inter-PE, SRAM per operand, DRAM per operand), energy (pJ) with breakdown, area
-    (mm^2) and a DRAM bandwidth check (`dram_bw_required` words/cycle to run without stalls)."""
+    (mm^2) and a DRAM bandwidth check (`dram_bw_required` words/cycle to run without stalls).
+    Layers with equal `layer_key` are evaluated once; pass a `cache` (any mapping) to share those
+    per-layer results across calls (a DSE run revisits layers under equal knobs)."""
     d = design if isinstance(design, NPUDesign) else NPUDesign.from_dict(design)
     layers = load_workload(workload) if isinstance(workload, str) else list(workload)
     if not layers:
         raise DesignError("workload has no layers")
-    rows = [evaluate_layer(layer, d) for layer in layers]
+    memo: MutableMapping[tuple, dict[str, float]] = {} if cache is None else cache
+    rows = []
+    for layer in layers:
+        key = layer_key(layer, d)
+        r = memo.get(key)
+        if r is None:
+            r = memo[key] = evaluate_layer(layer, d)
+        rows.append(r)
     tot: dict[str, Any] = {k: float(sum(r[k] for r in rows)) for k in COUNT_KEYS}
     pes = d.rows * d.cols
     tot["pe_utilization"] = tot["macs"] / (tot["cycles"] * pes)

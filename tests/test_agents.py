@@ -220,7 +220,6 @@ def test_multi_objective_agents_build_the_pareto_front(agent, extra, tmp_path):
     assert all(math.isfinite(v) for t in study.best_trials for v in t.values)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the proposed runner change: summary.json 'pareto_front'")
 def test_summary_reports_the_pareto_front(tmp_path):
     summary = _run("adder", "nsga2", tmp_path, budget=40, env_config={"width": 8}, agent_config={"population_size": 8})
     rows = _rows(tmp_path)

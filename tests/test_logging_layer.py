@@ -101,8 +101,6 @@ def test_same_seed_same_log_rows(tmp_path):
 
 def test_kill_9_loses_no_finished_evaluation_and_resume_continues(tmp_path):
     args = ["env=adder", "agent=random", "env.width=32", "seed=1", "progress=false", "verify=false"]
-    ref = tmp_path / "ref"
-    execute(RunSpec("adder", "random", {"width": 32}, budget=400, seed=1, out_dir=str(ref), progress=False, verify=False))
     out = tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-m", "archgym.run", *args, "budget=100000", f"out_dir={out}"],
@@ -126,12 +124,17 @@ def test_kill_9_loses_no_finished_evaluation_and_resume_continues(tmp_path):
     killed = logs.load(str(out))
     assert len(killed) >= 150
     assert killed["step"].tolist() == list(range(len(killed)))  # contiguous: nothing lost
-    # resume with the reference budget: replays the log, then evaluates the rest
+    # resume with a budget past the kill: replays the log, then evaluates the rest; the result is
+    # the log of an uninterrupted run
+    budget = len(killed) + 150
+    ref = tmp_path / "ref"
+    execute(RunSpec("adder", "random", {"width": 32}, budget=budget, seed=1, out_dir=str(ref), progress=False,
+                    verify=False))
     summary = execute(
-        RunSpec("adder", "random", {"width": 32}, budget=400, seed=1, out_dir=str(out), resume=True,
+        RunSpec("adder", "random", {"width": 32}, budget=budget, seed=1, out_dir=str(out), resume=True,
                 progress=False, verify=False)
     )
     assert summary["replayed_from_log"] == len(killed)
     resumed = _hashes(out)
-    assert len(resumed) == 400
+    assert len(resumed) == budget
     pd.testing.assert_frame_equal(resumed, _hashes(ref))

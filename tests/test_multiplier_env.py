@@ -67,3 +67,93 @@ def test_run_cli_end_to_end(cli, tmp_path):
     assert summary["best"]["design"]["width"] == 6 and len(summary["baselines"]) == 12
     assert "all 4096 operand pairs simulated" in summary["verilog_verification"]
     assert "module multiplier_best" in (tmp_path / "best.v").read_text()
+
+
+def test_observation_marks_exactly_the_present_editable_nodes():
+    problem = build_problem("multiplier", {"width": 8})
+    design = problem.initial_design()
+    rng = np.random.default_rng(1)
+    k = 3 * problem.columns
+    for _ in range(30):
+        obs = problem.observe(design)
+        assert obs.shape == problem.observation_space().shape and obs.dtype == np.float32
+        nodemap = design.adder.nodemap()
+        want = [nodemap[i, j] for i, j in problem.adder_edits.candidates]
+        np.testing.assert_array_equal(obs[k:], want)
+        design = problem.apply_action(design, int(rng.choice(np.flatnonzero(problem.action_mask(design)))))
+
+
+def test_action_mask_cache_matches_a_fresh_problem_and_is_not_shared():
+    problem = build_problem("multiplier", {"width": 8})
+    fresh = build_problem("multiplier", {"width": 8})
+    design = problem.initial_design()
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        mask = problem.action_mask(design)
+        mask[:] = False  # the caller's copy: must not poison the cache
+        again = problem.action_mask(design)
+        np.testing.assert_array_equal(again, fresh.action_mask(design))
+        design = problem.apply_action(design, int(rng.choice(np.flatnonzero(again))))
+
+
+def test_episodes_restart_from_the_incumbent_or_the_start():
+    from archgym.envs.base import DesignEnv
+
+    scout = build_problem("multiplier", {"width": 8})  # scores designs without touching the env's incumbent
+    start = scout.baseline("dadda_sklansky")
+    neighbours = [scout.apply_action(start, int(a)) for a in np.flatnonzero(scout.action_mask(start))]
+    better = min(neighbours, key=lambda d: scout.evaluate(d).cost)  # the best single edit
+    worse = scout.baseline("array_ripple")
+    assert scout.evaluate(better).cost < 1.0 < scout.evaluate(worse).cost
+    for restart in ("incumbent", "start"):
+        problem = build_problem("multiplier", {"width": 8, "restart": restart, "episode_length": 3})
+        env = DesignEnv(problem)
+        env.reset(seed=0)
+        assert env.design == start
+        env.evaluator.evaluate(worse)  # a worse design never becomes the incumbent
+        env.reset()
+        assert env.design == start
+        env.evaluator.evaluate(better)
+        env.reset()
+        assert env.design == (better if restart == "incumbent" else start)
+        obs, _ = env.reset(seed=5)
+        assert np.array_equal(obs, problem.observe(env.design))
+
+
+def test_ppo_same_seed_same_result_and_finds_a_better_design():
+    from archgym.runner import RunSpec, execute
+
+    def run(tmp: str) -> dict:
+        return execute(RunSpec(env="multiplier", agent="ppo", env_config={"width": 8}, budget=600, seed=3,
+                               out_dir=tmp, progress=False, verify=False))
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        first, second = run(a), run(b)
+    assert first["best"] == second["best"]
+    assert first["best"]["cost"] < 1.0  # better than Dadda + Sklansky (the reference, cost 1)
+
+
+def test_config_errors_and_verify_engine(monkeypatch):
+    import shutil
+
+    for field, value in (("restart", "best"), ("episode_length", 0), ("verify_engine", "vcs")):
+        with pytest.raises(ConfigError, match=field):
+            build_problem("multiplier", {field: value})
+    wide, small = build_problem("multiplier", {"width": 16}), build_problem("multiplier", {"width": 8})
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/" + name)
+    assert wide.verify_engine() == "verilator" and small.verify_engine() == "icarus"
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert wide.verify_engine() == "icarus"
+    assert build_problem("multiplier", {"width": 16, "verify_engine": "icarus"}).verify_engine() == "icarus"
+
+
+@pytest.mark.parametrize("width", [8, 32])
+def test_default_start_is_the_lowest_cost_baseline(width):
+    problem = build_problem("multiplier", {"width": width})
+    costs = {name: problem.evaluate(d).cost for name, d in problem.baselines().items()}
+    start = problem.initial_design()
+    assert problem.evaluate(start).cost == min(costs.values())
+    pinned = build_problem("multiplier", {"width": width, "start": "wallace_ripple", "restart": "start"})
+    assert pinned.initial_design() == problem.baseline("wallace_ripple")

@@ -180,3 +180,24 @@ def test_non_dict_design_and_empty_workload() -> None:
         NPUDesign.from_dict([("rows", 4)])  # type: ignore[arg-type]
     with pytest.raises(DesignError):
         evaluate({"rows": 4}, [])
+
+
+def test_layer_cache_and_loop_order_normalization_keep_results():
+    """Shared per-layer cache gives the results of fresh evaluations; the loop order is dropped from
+    the key only where both orders give the same schedule (one row or one column fold)."""
+    from archgym.simulators import npu as _npu
+    from archgym.simulators.npu_workloads import load_workload as _load
+
+    layers = _load("resnet18")[10:13]
+    cache: dict = {}
+    for d in ({"rows": 64, "cols": 8, "dataflow": "is", "ifmap_kb": 8, "loop_order": "row_outer"},
+              {"rows": 256, "cols": 256, "dataflow": "ws", "loop_order": "row_outer"},
+              {"rows": 256, "cols": 256, "dataflow": "ws", "loop_order": "col_outer"}):
+        fresh = _npu.evaluate(d, layers, per_layer=True)
+        cached = _npu.evaluate(d, layers, per_layer=True, cache=cache)
+        assert fresh == cached
+    for layer in layers:
+        a = _npu.NPUDesign(rows=256, cols=256, dataflow="ws", loop_order="row_outer")
+        b = _npu.NPUDesign(rows=256, cols=256, dataflow="ws", loop_order="col_outer")
+        if _npu.layer_key(layer, a) == _npu.layer_key(layer, b):
+            assert _npu.evaluate_layer(layer, a) == _npu.evaluate_layer(layer, b)
