@@ -42,40 +42,32 @@ def _node(config_class: type, kind: str, name: str) -> DictConfig:
     return node
 
 
-def _to_dataclass(config_class: type, values: dict[str, Any], kind: str) -> Any:
+def make_config(config_class: type, values: dict[str, Any] | DictConfig | None, kind: str) -> Any:
+    """A typed config dataclass from override values; errors name ``<kind>.<field>``."""
+    if isinstance(values, DictConfig):
+        values = OmegaConf.to_container(values, resolve=True)
+    values = dict(values or {})
     fields = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(values) - fields - {"name"})
     if unknown:
         raise ConfigError(f"{kind}.{unknown[0]}", f"no such field; valid fields: {', '.join(sorted(fields))}")
-    typed = OmegaConf.merge(OmegaConf.structured(config_class), {k: v for k, v in values.items() if k != "name"})
-    return OmegaConf.to_object(typed)
+    try:
+        typed = OmegaConf.merge(OmegaConf.structured(config_class), {k: v for k, v in values.items() if k != "name"})
+        return OmegaConf.to_object(typed)
+    except Exception as exc:  # OmegaConf validation errors name the key
+        raise ConfigError(kind, str(exc).splitlines()[0]) from None
 
 
 def build_problem(env: str, values: dict[str, Any] | DictConfig | None = None):
     """Instantiate the DesignProblem of a registered env from config values."""
     problem_cls = registry.envs.get(env)
-    if isinstance(values, DictConfig):
-        values = OmegaConf.to_container(values, resolve=True)
-    try:
-        config = _to_dataclass(problem_cls.config_class, dict(values or {}), "env")
-    except ArchGymError:
-        raise
-    except Exception as exc:  # OmegaConf validation errors name the key
-        raise ConfigError("env", str(exc).splitlines()[0]) from None
-    return problem_cls(config)
+    return problem_cls(make_config(problem_cls.config_class, values, "env"))
 
 
 def build_agent(agent: str, values: dict[str, Any] | DictConfig | None, seed: int):
+    """Instantiate a registered agent from config values."""
     agent_cls = registry.agents.get(agent)
-    if isinstance(values, DictConfig):
-        values = OmegaConf.to_container(values, resolve=True)
-    try:
-        config = _to_dataclass(agent_cls.config_class, dict(values or {}), "agent")
-    except ArchGymError:
-        raise
-    except Exception as exc:
-        raise ConfigError("agent", str(exc).splitlines()[0]) from None
-    return agent_cls(config, seed=seed)
+    return agent_cls(make_config(agent_cls.config_class, values, "agent"), seed=seed)
 
 
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
