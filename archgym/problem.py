@@ -122,23 +122,12 @@ class DesignProblem(ABC, Generic[D]):
         """Score several designs.  Envs with a ``simulator`` and ``score`` use the simulator's
         ``metrics_batch`` (tool-based cost models run it in parallel); others loop over ``evaluate``.
         A design that fails gets its exception in its slot, the others still count."""
-        out: list[Evaluation | Exception] = []
         if self.simulator is not None and type(self).score is not DesignProblem.score:
-            for d, m in zip(designs, self.simulator.metrics_batch(designs)):
-                if isinstance(m, Exception):
-                    out.append(m)
-                    continue
-                try:
-                    out.append(self.score(d, m))
-                except Exception as exc:
-                    out.append(exc)
-            return out
-        for d in designs:
-            try:
-                out.append(self.evaluate(d))
-            except Exception as exc:
-                out.append(exc)
-        return out
+            metrics = self.simulator.metrics_batch(designs)
+            return [
+                m if isinstance(m, Exception) else _catching(self.score, d, m) for d, m in zip(designs, metrics)
+            ]
+        return [_catching(self.evaluate, d) for d in designs]
 
     def baselines(self) -> dict[str, D]:
         """Classical designs of this family, by name, under the current config."""
@@ -258,10 +247,12 @@ class Simulator(ABC, Generic[D]):
 
     def metrics_batch(self, designs: list[D]) -> list[dict[str, float] | Exception]:
         """Metrics of several designs, a failure in its own slot; tool-based models run them in parallel."""
-        out: list[dict[str, float] | Exception] = []
-        for d in designs:
-            try:
-                out.append(self.metrics(d))
-            except Exception as exc:
-                out.append(exc)
-        return out
+        return [_catching(self.metrics, d) for d in designs]
+
+
+def _catching(func: Any, *args: Any) -> Any:
+    """``func(*args)``, or the exception it raised: one failing design must not sink a batch."""
+    try:
+        return func(*args)
+    except Exception as exc:
+        return exc
