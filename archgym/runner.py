@@ -130,7 +130,8 @@ def execute(spec: RunSpec) -> dict[str, Any]:
 
     summary = summarize(problem, evaluator, spec, run_id, url, budget, wall, replayed, status)
     store.close()
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    # strict JSON: an infeasible or failed cost (inf) is written as null
+    (out_dir / "summary.json").write_text(json.dumps(_finite(summary), indent=2, default=_jsonable, allow_nan=False))
     return summary
 
 
@@ -253,9 +254,20 @@ def _asdict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config), default=_jsonable))
 
 
+def _finite(o: Any) -> Any:
+    """A copy of a JSON-like structure with non-finite floats replaced by None."""
+    import numpy as np
+
+    if isinstance(o, (float, np.floating)):
+        return float(o) if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
+
+
 def _jsonable(o: Any) -> Any:
-    if isinstance(o, float) and not math.isfinite(o):
-        return str(o)
     try:
         import numpy as np
 
