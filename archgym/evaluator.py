@@ -177,6 +177,7 @@ class Evaluator:
                 self.records.append(record)
         if evaluation.feasible and (self.best is None or evaluation.cost < self.best.evaluation.cost):
             self.best = record
+            self.problem.incumbent = design
         if self.on_evaluation is not None:
             self.on_evaluation(record)
 

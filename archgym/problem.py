@@ -86,6 +86,9 @@ class DesignProblem(ABC, Generic[D]):
 
     def __init__(self, config: Any):
         self.config = config
+        #: the best feasible design of the current run so far, kept up to date by the Evaluator
+        #: (replayed evaluations included); families may start episodes from it
+        self.incumbent: D | None = None
 
     def objectives(self, evaluation: Evaluation) -> tuple[float, ...]:
         """The objective vector multi-objective agents minimize (from the metrics)."""
@@ -240,6 +243,9 @@ class Simulator(ABC, Generic[D]):
 
     def __init__(self, config: Any):
         self.config = config
+        #: the best feasible design of the current run so far, kept up to date by the Evaluator
+        #: (replayed evaluations included); families may start episodes from it
+        self.incumbent: D | None = None
 
     @abstractmethod
     def metrics(self, design: D) -> dict[str, float]:

@@ -15,8 +15,9 @@ adder family's encoding, ``archgym.envs.prefix_edits``).  Observation: per colum
 adder counts and the arrival time at the final adder, then which of the adder's editable nodes
 (``PrefixEdits.candidates``, the nodes its actions add or delete) are present, as one vector.
 
-Episodes: with ``restart="incumbent"`` (default) an episode starts from the best design this problem
-has scored so far (at first the ``start`` baseline), so each short episode is a policy-driven local
+Episodes: with ``restart="incumbent"`` (default) an episode starts from the best design of the run
+so far (``DesignProblem.incumbent``, kept by the Evaluator, so a resumed run restarts exactly as the
+original did; at first the ``start`` baseline), so each short episode is a policy-driven local
 search around the incumbent (elitist restarts, as in Go-Explore, Ecoffet et al., Nature 2021).
 From a fixed start, a policy must find a chain of tens of specific edits before it beats the
 baselines, and PPO with a few thousand steps does not (measured: 16-bit PPO stalled at cost 0.997
@@ -106,7 +107,6 @@ class MultiplierProblem(DesignProblem[mul.MultiplierDesign]):
         self.tree_actions = 4 * self.columns
         self.adder_edits = PrefixEdits(first.adder_width)
         self._cand_index = {c: k for k, c in enumerate(self.adder_edits.candidates)}
-        self._incumbent: tuple[float, mul.MultiplierDesign] | None = None
         self._masks: dict[int, tuple[mul.MultiplierDesign, np.ndarray]] = {}
 
     # ---- design I/O -------------------------------------------------------------------
@@ -142,24 +142,13 @@ class MultiplierProblem(DesignProblem[mul.MultiplierDesign]):
         return self.score(design, self.simulator.metrics(design))
 
     def score(self, design: mul.MultiplierDesign, m: dict[str, float]) -> Evaluation:
-        evaluation = Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
-        self._note(design, evaluation)
-        return evaluation
-
-    def _note(self, design: mul.MultiplierDesign, evaluation: Evaluation) -> None:
-        """Keep the best feasible design scored so far (the episode start of ``restart="incumbent"``).
-
-        Strict improvement only, so ties keep the earlier design and runs stay deterministic."""
-        cost = evaluation.cost
-        better = self._incumbent is None or cost < self._incumbent[0]
-        if evaluation.feasible and np.isfinite(cost) and better:
-            self._incumbent = (float(cost), design)
+        return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
 
     # ---- sequential face ----------------------------------------------------------------
     def initial_design(self, rng: np.random.Generator | None = None) -> mul.MultiplierDesign:
-        """The ``start`` baseline, or with ``restart="incumbent"`` the best design scored so far."""
-        if self.config.restart == "incumbent" and self._incumbent is not None:
-            return self._incumbent[1]
+        """The ``start`` baseline, or with ``restart="incumbent"`` the run's best design so far."""
+        if self.config.restart == "incumbent" and self.incumbent is not None:
+            return self.incumbent
         return self._start
 
     @cached_property

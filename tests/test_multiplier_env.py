@@ -157,3 +157,24 @@ def test_default_start_is_the_lowest_cost_baseline(width):
     assert problem.evaluate(start).cost == min(costs.values())
     pinned = build_problem("multiplier", {"width": width, "start": "wallace_ripple", "restart": "start"})
     assert pinned.initial_design() == problem.baseline("wallace_ripple")
+
+
+def test_resumed_run_restarts_from_the_same_incumbent(tmp_path):
+    """Episodes restart from the run's best design; a resumed run must rebuild it from the replayed
+    log, or the agent diverges from the original run at its second episode."""
+    import warnings
+
+    from archgym import logs
+    from archgym.runner import RunSpec, execute
+
+    kw = dict(env="multiplier", agent="random_walk", env_config={"width": 8}, agent_config={"episode_length": 4},
+              seed=0, progress=False, verify=False)
+    execute(RunSpec(**kw, budget=600, out_dir=str(tmp_path / "ref")))
+    execute(RunSpec(**kw, budget=300, out_dir=str(tmp_path / "part")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a divergence from the log warns
+        summary = execute(RunSpec(**kw, budget=600, out_dir=str(tmp_path / "part"), resume=True))
+    assert summary["replayed_from_log"] == 300
+    ref, part = logs.load(str(tmp_path / "ref")), logs.load(str(tmp_path / "part"))
+    assert ref["cost"].min() < ref["cost"].iloc[0]  # the incumbent moved during the replayed part
+    assert ref["design_hash"].tolist() == part["design_hash"].tolist()
