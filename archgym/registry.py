@@ -90,6 +90,7 @@ envs: Registry[Any] = Registry(
         "multiplier": "archgym.envs.multiplier:MultiplierProblem",
         "scratchpad": "archgym.envs.scratchpad:ScratchpadProblem",
         "npu": "archgym.envs.npu:NPUProblem",
+        "npu_hetero": "archgym.envs.npu_hetero:HeteroNPUProblem",
     },
 )
 
@@ -100,6 +101,7 @@ BUILTIN_GYM_IDS: dict[str, str] = {
     "multiplier": "archgym/Multiplier-v0",
     "scratchpad": "archgym/Scratchpad-v0",
     "npu": "archgym/NPUDataflow-v0",
+    "npu_hetero": "archgym/NPUHetero-v0",
 }
 
 agents: Registry[Any] = Registry(

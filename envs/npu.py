@@ -11,6 +11,12 @@ Workload: a shipped network or a SCALE-Sim topology CSV (``workload``), whole or
 (``layer``: a name or a 0-based index).  Metrics come from the analytical SCALE-Sim model
 (`npu.evaluate`, validated against SCALE-Sim 3.0.0 in `experiments/validate_npu.py`).
 
+Caveat when comparing dataflows: os/ws/is inherit SCALE-Sim's double-buffered scratchpad, whose
+refill policy can stall far beyond the bandwidth bound (a ring turn per backward step), while the
+row-stationary model (no SCALE-Sim counterpart) assumes ideal double buffering (stall = DRAM time
+beyond compute).  Searches therefore tend to favour ``rs``; ``+env.choices.dataflow=[os,ws,is]``
+keeps them to SCALE-Sim's memory model.
+
 Objective (minimized), by ``objective``:
 
 * ``latency``, ``energy``, ``edp``: cycles, energy (pJ) or cycles x energy, each divided by the
@@ -38,7 +44,7 @@ from __future__ import annotations
 import bisect
 import configparser
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from typing import Any, ClassVar
@@ -79,7 +85,8 @@ class NPUConfig:
     dram_gbps: float | None = TPU_V1_DRAM_GBPS  # available DRAM bandwidth; None = unconstrained
     clock_ghz: float = 1.0  # converts words/cycle to GB/s (SCALE-Sim is cycle-based)
     word_bytes: int = 1  # int8 operands, as SCALE-Sim's default
-    choices: dict[str, list[Any]] | None = None  # per-knob choice overrides, e.g. {rows: [8, 16, 32]}
+    # per-knob choice overrides, e.g. +env.choices.rows=[8,16,32] (Hydra's + adds a key to the dict)
+    choices: dict[str, list[Any]] = field(default_factory=dict)
     start: str = REFERENCE_BASELINE  # initial design of the sequential face (a baseline name)
     episode_length: int = 32
 
@@ -163,18 +170,18 @@ class NPUProblem(DesignProblem[NPUDesign]):
     def _load_choices(self) -> dict[str, tuple[Any, ...]]:
         out = {k: tuple(npu.DESIGN_SPACE[k]) for k in KNOBS}
         for knob, values in (self.config.choices or {}).items():
-            field = f"choices.{knob}"
+            where = f"choices.{knob}"
             if knob not in out:
-                raise ConfigError(field, f"unknown knob; valid: {', '.join(KNOBS)}")
+                raise ConfigError(where, f"unknown knob; valid: {', '.join(KNOBS)}")
             if not isinstance(values, (list, tuple)) or not values:
-                raise ConfigError(field, f"must be a non-empty list, got {values!r}")
+                raise ConfigError(where, f"must be a non-empty list, got {values!r}")
             if len(set(values)) != len(values):
-                raise ConfigError(field, f"duplicate values in {list(values)}")
+                raise ConfigError(where, f"duplicate values in {list(values)}")
             try:  # each value must make a legal design on its own
                 for v in values:
                     NPUDesign(word_bytes=self.config.word_bytes, **{knob: v})
-            except ArchGymError as exc:
-                raise ConfigError(field, str(exc)) from None
+            except ConfigError as exc:
+                raise ConfigError(where, exc.reason) from None
             out[knob] = tuple(sorted(values)) if knob in NUMERIC_KNOBS else tuple(values)
         return out
 
@@ -226,7 +233,7 @@ class NPUProblem(DesignProblem[NPUDesign]):
 
     @cached_property
     def _reference(self) -> dict[str, float]:
-        return self.metrics(self._baselines[REFERENCE_BASELINE])
+        return self.metrics(self.baselines()[REFERENCE_BASELINE])
 
     def evaluate(self, design: NPUDesign) -> Evaluation:
         m = self.metrics(design)
@@ -236,8 +243,8 @@ class NPUProblem(DesignProblem[NPUDesign]):
                               reason=f"area {m['area_mm2']:.4g} mm2 > budget {c.area_budget_mm2:g} mm2")
         if c.dram_gbps is not None and m["dram_gbps"] > c.dram_gbps:
             return Evaluation(m, math.inf, feasible=False,
-                              reason=f"DRAM bandwidth {m['dram_gbps']:.4g} GB/s (3 x {design.dram_bw} words/cycle) "
-                                     f"> {c.dram_gbps:g} GB/s available")
+                              reason=f"DRAM bandwidth {m['dram_gbps']:.4g} GB/s (3 interfaces x dram_bw words/cycle "
+                                     f"per array) > {c.dram_gbps:g} GB/s available")
         if c.objective == "target":
             return Evaluation(m, sum(max((m[k] - t) / t, 0.0) for k, t in self.targets.items()))
         key = {"latency": "cycles", "energy": "energy_pj", "edp": "edp"}[c.objective]

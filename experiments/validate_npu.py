@@ -40,8 +40,20 @@ def model_value(m: dict, ours: str) -> float:
     return m["cycles"] - 1 if ours == "cycles" else m[ours]
 
 
+def _resnet18_by_shape() -> dict[tuple, list[str]]:
+    from archgym.simulators.npu_workloads import load_workload
+    names: dict[tuple, list[str]] = defaultdict(list)
+    for l in load_workload("resnet18"):
+        names[(l.ifmap_h, l.ifmap_w, l.filt_h, l.filt_w, l.channels, l.num_filters, l.stride)].append(l.name)
+    return names
+
+
 def compare(records: list[dict], repeats: int = 3) -> dict:
-    """Per-record comparison rows plus per-group and overall summaries."""
+    """Per-layer comparison rows plus per-group and overall summaries.
+
+    A record of a ResNet-18 layer shape stands for every ResNet-18 layer of that shape (SCALE-Sim is
+    deterministic and never sees the name; `sb.duplicate_mismatches` checks it on the cache)."""
+    by_shape = _resnet18_by_shape()
     rows = []
     for rec in records:
         d, layer = sb.record_design(rec), sb.record_layer(rec)
@@ -50,16 +62,18 @@ def compare(records: list[dict], repeats: int = 3) -> dict:
             t0 = time.perf_counter()
             m = evaluate_layer(layer, d)
             best = min(best, time.perf_counter() - t0)
-        row = {"layer": rec["layer"], "array": f"{d.rows}x{d.cols}", "dataflow": d.dataflow,
-               "suite": "resnet18" if rec["layer"].startswith(("Conv", "FC")) else "small",
-               "buffer_kb": rec["ifmap_kb"],
-               "model_s": best, "scalesim_s": rec["wall_s"]}
-        for ours, theirs in EXACT + APPROX:
-            row[ours] = (model_value(m, ours), scalesim_value(rec, theirs, ours))
-        rows.append(row)
+        resnet_names = by_shape.get(tuple(rec["dims"]), [])
+        for name in resnet_names or [rec["layer"]]:
+            row = {"layer": name, "simulated_as": rec["layer"], "array": f"{d.rows}x{d.cols}",
+                   "dataflow": d.dataflow, "suite": "resnet18" if resnet_names else "small",
+                   "buffer_kb": rec["ifmap_kb"], "model_s": best, "scalesim_s": rec["wall_s"]}
+            for ours, theirs in EXACT + APPROX:
+                row[ours] = (model_value(m, ours), scalesim_value(rec, theirs, ours))
+            rows.append(row)
 
     def summarize(sel: list[dict]) -> dict:
-        s: dict = {"cases": len(sel)}
+        s: dict = {"cases": len(sel), "simulations": len({(r["simulated_as"], r["array"], r["dataflow"],
+                                                             r["buffer_kb"]) for r in sel})}
         for ours, _ in EXACT + APPROX:
             pairs = [r[ours] for r in sel]
             s[f"{ours}_exact_rate"] = sum(a == b for a, b in pairs) / len(pairs)
@@ -75,9 +89,10 @@ def compare(records: list[dict], repeats: int = 3) -> dict:
 
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["suite"], r["array"], r["dataflow"], r["buffer_kb"])].append(r)
-    return {"rows": rows, "groups": {f"{su} {a} {df} {kb}KB": summarize(v)
-                                     for (su, a, df, kb), v in sorted(groups.items())},
+        groups[(r["suite"], r["array"], r["dataflow"], f"{r['buffer_kb']}KB")].append(r)
+        groups[(r["suite"], "all arrays", r["dataflow"], "")].append(r)
+    return {"rows": rows, "groups": {" ".join(x for x in key if x): summarize(v)
+                                     for key, v in sorted(groups.items())},
             "overall": summarize(rows) if rows else {}}
 
 
@@ -88,11 +103,14 @@ SMALL_LAYERS = [("tiny", 5, 5, 3, 3, 4, 10, 1), ("fc", 1, 1, 1, 1, 256, 100, 1),
                 ("gemm", 64, 96, 1, 96, 1, 40, 1), ("dw1", 12, 12, 3, 3, 1, 1, 1)]
 SMALL_ARRAYS = [(8, 8), (4, 16), (16, 16)]
 SMALL_BUFFERS_KB = [1, 64]
-RESNET18_JOBS = [(32, 32, None), (8, 8, ("FC", "Conv3_s", "Conv4_s", "Conv5_s")), (128, 128, None)]
+# ResNet-18: every layer shape at 32x32; the cheaper shapes at 8x8 and 128x128 (SCALE-Sim needs
+# hours for the large ones there).  Layers of equal shape are simulated once (see `compare`).
+RESNET18_PLAN = [(32, 32, None), (8, 8, ("FC", "Conv3_s", "Conv4_s")), (128, 128, ("FC", "Conv5_s", "Conv4_s"))]
 
 
 def regenerate(which: str) -> None:
-    """Re-run SCALE-Sim (slow) and rewrite the cache files: 'small' (minutes) or 'resnet18' (hours)."""
+    """Re-run SCALE-Sim (slow) to rebuild cache files: 'small' (minutes, rewritten) or 'resnet18'
+    (hours; resumes: shapes already in a file are not simulated again)."""
     from archgym.simulators.npu import NPUDesign
     from archgym.simulators.npu_workloads import Layer, load_workload
     cache = sb.cache_dir()
@@ -106,12 +124,18 @@ def regenerate(which: str) -> None:
                     sb.run_scalesim(NPUDesign(rows=r, cols=c, dataflow=df, ifmap_kb=kb, filter_kb=kb,
                                               ofmap_kb=kb), layers, out)
         return
-    for r, c, names in RESNET18_JOBS:
-        layers = [l for l in load_workload("resnet18") if names is None or l.name in names]
+    for r, c, names in RESNET18_PLAN:
         for df in ("os", "ws", "is"):
             out = cache / f"resnet18_{r}x{c}_{df}.jsonl"
-            out.unlink(missing_ok=True)
-            sb.run_scalesim(NPUDesign(rows=r, cols=c, dataflow=df), layers, out)
+            done = {tuple(x["dims"]) for x in sb.load_cache(out)} if out.exists() else set()
+            todo: dict[tuple, Layer] = {}
+            for l in load_workload("resnet18"):
+                shape = (l.ifmap_h, l.ifmap_w, l.filt_h, l.filt_w, l.channels, l.num_filters, l.stride)
+                if (names is None or l.name in names) and shape not in done:
+                    todo.setdefault(shape, l)
+            if todo:
+                print(f"SCALE-Sim {r}x{c} {df}: {len(todo)} layer shapes", flush=True)
+                sb.run_scalesim(NPUDesign(rows=r, cols=c, dataflow=df), list(todo.values()), out)
 
 
 def live_speed(n_layers: int = 2) -> list[dict]:
@@ -132,7 +156,7 @@ def live_speed(n_layers: int = 2) -> list[dict]:
 
 
 def _fmt(s: dict) -> str:
-    parts = [f"n={s['cases']}"]
+    parts = [f"n={s['cases']} layers ({s['simulations']} SCALE-Sim simulations)"]
     for ours, _ in EXACT:
         parts.append(f"{ours}: {100 * s[f'{ours}_exact_rate']:.0f}% exact")
     for ours, _ in APPROX:

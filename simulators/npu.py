@@ -17,13 +17,18 @@ capacity "active" and refills the other half (ceil(half/bw)*bw words, bw words/c
 demanded word is outside the active window.  We walk that window over the sequence of tiles the folds
 demand (O(folds), no per-cycle work) and replay the resulting refills, plus the ofmap write-buffer
 drains, in a small event model for the stall cycles.  Where the two models differ by design:
-SCALE-Sim checks buffer hits per address (overlapping conv windows can hit early), we track positions;
+SCALE-Sim checks buffer hits per address, so a word of overlapping conv windows can hit on another
+copy of itself.  We check copies per word where it decides the result (input-stationary ifmap: its
+folds read backwards, and a miss there costs a turn of the whole ring); for the forward os/ws
+streams we track positions in closed form, which overestimates ifmap refills when an earlier copy is
+still held (strided 3x3/7x7 layers under ws: +8% on ResNet-18 Conv4_1a, +60% on Conv5_1a at 32x32).
 SCALE-Sim takes the per-cycle maximum of the three operands' stalls, we add stalls of distinct events.
 
 Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
 counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
 
-Public API: `NPUDesign.from_dict`, `evaluate_layer`, `layer_key`, `evaluate(design, workload, per_layer, cache) -> dict`.
+Public API: `NPUDesign.from_dict`, `evaluate_layer`, `layer_key`, `area(design)`,
+`evaluate(design, workload, per_layer, cache) -> dict`.
 """
 
 from __future__ import annotations
@@ -169,9 +174,9 @@ class _ReadStream:
     descending: bool
     n_valid: int     # words actually held (non-padding) in prefetch order
     n_padded: int    # prefetch matrix size including padding (sets the first fill's size)
-    # (table, words(k)): the words fold k demands (demand order) and all their copies' positions;
-    # SCALE-Sim's buffers hit on any copy of an address
-    copies: tuple[Any, Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]] | None = None
+    # the words fold k demands (demand order) and, through its table, all their copies' positions
+    # (SCALE-Sim's buffers hit on any copy of an address)
+    copies: "_FoldWords | None" = None
 
 
 def _fold_order(mp: _Mapping, loop_order: str) -> tuple[np.ndarray, np.ndarray]:
@@ -284,7 +289,9 @@ def _diag_valid_stream(tile: np.ndarray, n_tiles: int, t: int, n: int,
     return _ReadStream(lo.astype(np.float64), hi.astype(np.float64), False, n_valid, n_tiles * t * n)
 
 
-COPY_TABLE_LIMIT = 20_000_000  # entries; above this the per-word copy scan is skipped (memory)
+GROUP_TABLE_LIMIT = 2_000_000  # entries of the per-layer copy table (16 MB per array)
+COPY_TABLE_LIMIT = 20_000_000  # entries (pixels x filter positions); above this the per-word copy scan is
+# skipped to bound memory (a 224x224 output with 7x7 filters needs 2.5M)
 
 
 class _IsIfmapCopies:
@@ -293,50 +300,110 @@ class _IsIfmapCopies:
     IS ifmap tiles hold ac output pixels (columns) x the W window entries (rows), row-major, and a
     fold reads rows r1-1 down to r0 of one tile, columns left to right.  An input word (iy, ix, c)
     is copied once per output pixel whose window covers it, so it can hit in the buffer on a copy
-    other than the one being read (SCALE-Sim tests hits by address)."""
+    other than the one being read (SCALE-Sim tests hits by address).
+
+    Why tables per filter position (r, s) rather than per window index: the rows (r, s, 0..C-1) of
+    a tile hold the same pixels, so a word's position is affine in its channel c,
+    ``start[t, rs] + c * count[t, rs] + before[t, j, rs]``: C times less to tabulate and to gather."""
 
     def __init__(self, im: _Im2col, ac: int, col_fold: int):
         l = self.l = im.l
         self.ac = ac
+        rs_n = l.filt_h * l.filt_w
         pix = np.arange(col_fold * ac).reshape(col_fold, ac)
-        x = np.arange(l.window + 1)
-        pref = im.window_prefix(pix[:, :, None], x[None, None, :])        # (tile, col, x)
-        valid = np.diff(pref, axis=2) > 0                                   # entry (pixel, x) is data
-        base = np.concatenate(([0], np.cumsum(pref[:, :, -1].sum(axis=1))[:-1]))
-        self.rows_before = base[:, None] + pref.sum(axis=1)                # (tile, x): start of row x
-        self.cols_before = np.cumsum(valid, axis=1) - valid                 # (tile, col, x)
+        x = np.arange(rs_n + 1) * l.channels
+        pref = im.window_prefix(pix[:, :, None], x[None, None, :])          # (tile, col, rs + 1)
+        valid = np.diff(pref, axis=2) > 0                                   # pixel j covers (r, s)
+        self.count = valid.sum(axis=1)                                      # (tile, rs)
+        per_tile = l.channels * self.count.sum(axis=1)
+        tile_base = np.concatenate(([0], np.cumsum(per_tile)[:-1]))
+        self.start = tile_base[:, None] + l.channels * (np.cumsum(self.count, axis=1) - self.count)
+        self.before = np.cumsum(valid, axis=1) - valid                      # (tile, col, rs)
+        self.n_copies = -(-l.filt_h // l.stride) * -(-l.filt_w // l.stride)  # candidates per word
+        self._table: tuple[np.ndarray, np.ndarray] | None = None
 
-    def words(self, tile: int, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Window index, pixel and own buffer position of each data word of a fold, in demand order."""
+    def _position(self, t: np.ndarray, j: np.ndarray, rs: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return self.start[t, rs] + c * self.count[t, rs] + self.before[t, j, rs]
+
+    def fold_words(self, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray, ar: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Window index, pixel and own buffer position of each data word of folds (fc, r0, r1), in
+        demand order (rows r1-1 down to r0, pixels left to right), concatenated, with the fold
+        boundaries.  Vectorized over folds: the walk asks for a few hundred folds at a time."""
         l, ac = self.l, self.ac
-        xx, jj = np.meshgrid(np.arange(r1 - 1, r0 - 1, -1), np.arange(ac), indexing="ij")
-        xx, jj = xx.ravel(), jj.ravel()
-        pp = tile * ac + jj
-        r, rem = np.divmod(xx, l.filt_w * l.channels)
-        sx = rem // l.channels
+        xs = r1[:, None] - 1 - np.arange(ar)[None, :]                        # (K, ar), descending
+        pp = fc[:, None] * ac + np.arange(ac)[None, :]                       # (K, ac)
+        rs, c = np.divmod(np.maximum(xs, 0), l.channels)
+        r, sx = np.divmod(rs, l.filt_w)
         oy, ox = np.divmod(pp, l.ofmap_w)
-        ok = (pp < l.ofmap_px) & (oy * l.stride + r < l.ifmap_h) & (ox * l.stride + sx < l.ifmap_w)
-        xx, jj, pp = xx[ok], jj[ok], pp[ok]
-        return xx, pp, self.rows_before[tile, xx] + self.cols_before[tile, jj, xx]
+        ok = ((xs >= r0[:, None])[:, :, None] & (pp < l.ofmap_px)[:, None, :]
+              & (oy[:, None, :] * l.stride + r[:, :, None] < l.ifmap_h)
+              & (ox[:, None, :] * l.stride + sx[:, :, None] < l.ifmap_w))
+        kk, ii, jj = np.nonzero(ok)                                            # C order = demand order
+        t, rs_w, c_w = fc[kk], rs[kk, ii], c[kk, ii]
+        bounds = np.concatenate(([0], np.cumsum(ok.sum(axis=(1, 2)))))
+        return xs[kk, ii], pp[kk, jj], self._position(t, jj, rs_w, c_w), bounds
 
-    def copies(self, xx: np.ndarray, pp: np.ndarray) -> np.ndarray:
-        """Buffer positions of every copy of words (window index xx, pixel pp); -1 pads."""
+    def _group_copies(self, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For groups (filter position rs, pixel p) = rs * P + p: the buffer position of every copy
+        of its channel-0 word (-1 pads) and the per-channel step, each (groups, n_copies)."""
         l, ac = self.l, self.ac
         st, ew = l.stride, l.ofmap_w
-        r, rem = np.divmod(xx, l.filt_w * l.channels)
-        sx, c = np.divmod(rem, l.channels)
-        oy, ox = np.divmod(pp, ew)
+        urs, upp = np.divmod(group, l.ofmap_px)
+        r, sx = np.divmod(urs, l.filt_w)
+        oy, ox = np.divmod(upp, ew)
         iy, ix = oy * st + r, ox * st + sx
-        dr = np.arange(l.filt_h)[:, None]
-        ds = np.arange(l.filt_w)[None, :]
-        ty, tx = iy[:, None, None] - dr, ix[:, None, None] - ds            # (words, R, S)
-        oy2, ox2 = ty // st, tx // st
-        has = (ty >= 0) & (tx >= 0) & (ty % st == 0) & (tx % st == 0) & (oy2 < l.ofmap_h) & (ox2 < ew)
-        p2 = np.where(has, oy2 * ew + ox2, 0)
-        x2 = np.where(has, (dr * l.filt_w + ds) * l.channels + c[:, None, None], 0)
-        t2, j2 = np.divmod(p2, ac)
-        pos = self.rows_before[t2, x2] + self.cols_before[t2, j2, x2]
-        return np.where(has, pos, -1).reshape(len(xx), -1)
+        # a copy sits at filter offset (dr, ds) with dr = iy (mod stride): ceil(R/st) x ceil(S/st) candidates
+        dr = (iy % st)[:, None, None] + st * np.arange(-(-l.filt_h // st))[None, :, None]
+        ds = (ix % st)[:, None, None] + st * np.arange(-(-l.filt_w // st))[None, None, :]
+        oy2, ox2 = (iy[:, None, None] - dr) // st, (ix[:, None, None] - ds) // st   # (groups, R', S')
+        has = (dr < l.filt_h) & (ds < l.filt_w) & (oy2 >= 0) & (ox2 >= 0) & (oy2 < l.ofmap_h) & (ox2 < ew)
+        t2, j2 = np.divmod(np.where(has, oy2 * ew + ox2, 0), ac)
+        rs2 = np.where(has, dr * l.filt_w + ds, 0)
+        start = np.where(has, self.start[t2, rs2] + self.before[t2, j2, rs2], -1).reshape(len(group), -1)
+        count = np.where(has, self.count[t2, rs2], 0).reshape(len(group), -1)
+        return start, count
+
+    def copies(self, xx: np.ndarray, pp: np.ndarray) -> np.ndarray:
+        """Buffer positions of every copy of words (window index xx, pixel pp); -1 pads.
+
+        Computed per (filter position, pixel) group and shifted by the channel; the groups of the
+        whole layer are tabulated once when that table is small (most layers), else per call."""
+        l = self.l
+        rs, c = np.divmod(xx, l.channels)
+        key = rs * l.ofmap_px + pp
+        if self._table is None and l.filt_h * l.filt_w * l.ofmap_px * self.n_copies <= GROUP_TABLE_LIMIT:
+            self._table = self._group_copies(np.arange(l.filt_h * l.filt_w * l.ofmap_px))
+        if self._table is not None:
+            start, count = self._table[0][key], self._table[1][key]
+        else:
+            ukey, inv = np.unique(key, return_inverse=True)
+            start, count = (t[inv] for t in self._group_copies(ukey))
+        return np.where(start >= 0, start + c[:, None] * count, -1)
+
+
+class _FoldWords:
+    """The words each fold of an input-stationary ifmap stream demands, computed lazily a chunk of
+    folds at a time (one vectorized pass instead of one small pass per fold)."""
+
+    WORDS_PER_CHUNK = 1 << 20  # bounds the chunk's index arrays (~50 MB)
+
+    def __init__(self, table: _IsIfmapCopies, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray, ar: int):
+        self.table, self.fc, self.r0, self.r1, self.ar = table, fc, r0, r1, ar
+        self.chunk = max(1, min(256, self.WORDS_PER_CHUNK // (ar * table.ac)))
+        self._chunk = -1
+        self._data: tuple[np.ndarray, ...] = ()
+
+    def __call__(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        chunk = k // self.chunk
+        if chunk != self._chunk:
+            sl = slice(chunk * self.chunk, (chunk + 1) * self.chunk)
+            self._data = self.table.fold_words(self.fc[sl], self.r0[sl], self.r1[sl], self.ar)
+            self._chunk = chunk
+        xx, pp, own, bounds = self._data
+        i = k - chunk * self.chunk
+        a, b = bounds[i], bounds[i + 1]
+        return xx[a:b], pp[a:b], own[a:b]
 
 
 def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
@@ -363,28 +430,28 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
         lo = base[fc] + im.window_prefix(pix[fc], r0[:, None]).sum(axis=1)
         hi = base[fc] + im.window_prefix(pix[fc], r1[:, None]).sum(axis=1) - 1
         copies = None
-        if mp.col_fold * ac * (w + 1) <= COPY_TABLE_LIMIT:
-            table = _IsIfmapCopies(im, ac, mp.col_fold)
-            copies = (table, lambda k: table.words(int(fc[k]), int(r0[k]), int(r1[k])))
+        if mp.col_fold * ac * (layer.filt_h * layer.filt_w + 1) <= COPY_TABLE_LIMIT:
+            copies = _FoldWords(_IsIfmapCopies(im, ac, mp.col_fold), fc, r0, r1, ar)
         ifm = _ReadStream(lo.astype(np.float64), hi.astype(np.float64), True, valid_if, mp.col_fold * ac * w,
                           copies=copies)
         fil = _diag_stream(fr, mp.row_fold, m, ar, w - (mp.row_fold - 1) * ar, 1.0, w * m)
     return ifm, fil
 
 
-def _first_copy_miss(table: "_IsIfmapCopies", xx: np.ndarray, pp: np.ndarray, own_set: np.ndarray, i: int,
-                     w0: int, n_sets: int, a: int, eps: int) -> tuple[int, np.ndarray] | None:
+def _first_copy_miss(copy_sets: Callable[[np.ndarray], np.ndarray], own_set: np.ndarray, i: int, w0: int,
+                     n_sets: int, a: int) -> tuple[int, np.ndarray] | None:
     """First word at or after i with no copy in the active window [w0, w0 + a) sets, and the window
-    offsets of its copies; None if every word hits.  Scans in chunks that double in size, so a miss
-    close to i costs O(chunk) rather than O(remaining words) (the copies table is the costly part)."""
+    offsets of its copies; None if every word hits.  `copy_sets(idx)` gives the sets of every copy
+    of the fold's words idx (-1 pads); it is asked only for words whose own copy is not held.  Scans
+    in chunks that double in size, so a miss close to i costs O(chunk), not O(remaining words)."""
     chunk = 256
     while i < len(own_set):
         stop = min(i + chunk, len(own_set))
         out = i + np.flatnonzero((own_set[i:stop] - w0) % n_sets >= a)  # own copy not held
         if len(out):
-            occ = table.copies(xx[out], pp[out])
-            held = occ >= 0
-            offs = (np.where(held, occ // eps, 0) - w0) % n_sets
+            sets = copy_sets(out)
+            held = sets >= 0
+            offs = (sets - w0) % n_sets
             miss = np.flatnonzero(~((offs < a) & held).any(axis=1))
             if len(miss):
                 return int(out[miss[0]]), offs[miss[0]][held[miss[0]]]
@@ -424,12 +491,23 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
             continue  # the whole tile is already in the active window
         line0 = starts[k] + lo_line
         if st.descending and st.copies is not None:  # per-word scan: a word hits on any copy
-            table, fold_words = st.copies
+            fold_words = st.copies
+            table = fold_words.table
             xx, pp, own = fold_words(k)
             own_set = own // eps
+            sets = np.empty((len(xx), table.n_copies), dtype=np.int64)
+            known = np.zeros(len(xx), dtype=bool)
+
+            def copy_sets(idx: np.ndarray) -> np.ndarray:  # each word's copies computed once, if asked
+                todo = idx[~known[idx]]
+                if len(todo):
+                    pos = table.copies(xx[todo], pp[todo])
+                    sets[todo] = np.where(pos >= 0, pos // eps, -1)
+                    known[todo] = True
+                return sets[idx]
             i = 0
             while True:
-                found = _first_copy_miss(table, xx, pp, own_set, i, w0, n_sets, a, eps)
+                found = _first_copy_miss(copy_sets, own_set, i, w0, n_sets, a)
                 if found is None:
                     break
                 j, need = found
@@ -696,10 +774,15 @@ def _energy_area(d: NPUDesign, tot: Mapping[str, float]) -> dict[str, float]:
         "energy_dram_pj": dram_words * wb * costs.E_DRAM_PJ_PER_BYTE,
     }
     e["energy_pj"] = sum(e.values())
+    e.update(area(d))
+    return e
+
+
+def area(d: NPUDesign) -> dict[str, float]:
+    """Silicon area (mm^2) of the PE array and the three SRAMs (`npu_costs`, 45 nm)."""
     pe = costs.pe_area_um2(d.dataflow) * d.rows * d.cols
     sram = sum(costs.sram_area_um2(kb) for kb in (d.ifmap_kb, d.filter_kb, d.ofmap_kb))
-    e.update(area_pe_mm2=pe / 1e6, area_sram_mm2=sram / 1e6, area_mm2=(pe + sram) / 1e6)
-    return e
+    return {"area_pe_mm2": pe / 1e6, "area_sram_mm2": sram / 1e6, "area_mm2": (pe + sram) / 1e6}
 
 
 def layer_key(layer: Layer, d: NPUDesign) -> tuple:

@@ -112,19 +112,50 @@ def cache_dir() -> Path:
     return Path(str(resources.files("archgym.simulators").joinpath("data", "npu", "scalesim_cache")))
 
 
-def load_cache(path: str | Path | None = None) -> list[dict]:
-    """All cached SCALE-Sim records (every *.jsonl file of the cache folder, or one file)."""
+_TIMING_FIELDS = ("wall_s",)
+
+
+def record_key(rec: dict) -> tuple:
+    """What a SCALE-Sim result depends on: the layer's dimensions (not its name) and the design."""
+    return (tuple(rec["dims"]), rec["array_rows"], rec["array_cols"], rec["dataflow"], rec["ifmap_kb"],
+            rec["filter_kb"], rec["ofmap_kb"], rec["bandwidth"])
+
+
+def _cache_files(path: str | Path | None) -> list[Path]:
     p = Path(path) if path else cache_dir()
-    files = [p] if p.is_file() else sorted(p.glob("*.jsonl"))
-    recs: dict[tuple, dict] = {}  # one record per (layer, design): several runs may overlap
-    for f in files:
-        for line in f.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                key = (r["layer"], tuple(r["dims"]), r["array_rows"], r["array_cols"], r["dataflow"],
-                       r["ifmap_kb"], r["filter_kb"], r["ofmap_kb"], r["bandwidth"])
-                recs.setdefault(key, r)
-    return list(recs.values())
+    return [p] if p.is_file() else sorted(p.glob("*.jsonl"))
+
+
+def load_cache(path: str | Path | None = None, unique: bool = True) -> list[dict]:
+    """Cached SCALE-Sim records (every *.jsonl file of the cache folder, or one file).
+
+    unique=True keeps one record per `record_key` (several runs, or layers of equal shape, may
+    overlap; `duplicate_mismatches` checks that such duplicates agree)."""
+    recs = [json.loads(line) for f in _cache_files(path) for line in f.read_text().splitlines() if line.strip()]
+    if not unique:
+        return recs
+    first: dict[tuple, dict] = {}
+    for r in recs:
+        first.setdefault(record_key(r), r)
+    return list(first.values())
+
+
+def duplicate_mismatches(path: str | Path | None = None) -> tuple[int, list[tuple[dict, dict]]]:
+    """Number of cached records that repeat an earlier simulation (same `record_key`), and the
+    pairs whose results differ (timings aside).  SCALE-Sim is deterministic, so the list must be
+    empty; it is what justifies sharing one simulation among layers of equal shape."""
+    first: dict[tuple, dict] = {}
+    repeats, bad = 0, []
+    for r in load_cache(path, unique=False):
+        k = record_key(r)
+        if k in first:
+            repeats += 1
+            a, b = first[k], r
+            if any(a[f] != b[f] for f in a if f not in _TIMING_FIELDS and f != "layer"):
+                bad.append((a, b))
+        else:
+            first[k] = r
+    return repeats, bad
 
 
 def record_design(rec: dict) -> NPUDesign:

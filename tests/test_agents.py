@@ -28,6 +28,7 @@ SMALL = {
     "approx_multiplier": {"accuracy_model": "closed_form"},
     "scratchpad": {"ops": 10},
     "npu": {},
+    "npu_hetero": {"layer": "Conv4_s"},
 }
 BUDGET = 12
 #: GPSampler fits a GP per trial (>10 s each on the 17-knob edit faces of this loaded machine): one GP trial
