@@ -21,8 +21,11 @@ SCALE-Sim checks buffer hits per address, so a word of overlapping conv windows 
 copy of itself.  We check copies per word where it decides the result (input-stationary ifmap: its
 folds read backwards, and a miss there costs a turn of the whole ring); for the forward os/ws
 streams we track positions in closed form, which overestimates ifmap refills when an earlier copy is
-still held (strided 3x3/7x7 layers under ws: +8% on ResNet-18 Conv4_1a, +60% on Conv5_1a at 32x32).
-SCALE-Sim takes the per-cycle maximum of the three operands' stalls, we add stalls of distinct events.
+still held (strided 3x3/7x7 layers: ws +8% on ResNet-18 Conv4_1a and +60% on Conv5_1a at 32x32; at
+128x128, where one tile outgrows the window, os +100% on Conv3_1a).  SCALE-Sim takes the per-cycle
+maximum of the three operands' stalls, we add stalls of distinct events.  Not yet explained: the
+weight-stationary filter stream at 128x128 with two column folds reads 25-36% more from DRAM in
+SCALE-Sim (Conv4_1a, Conv4_1b); every smaller array matches exactly.
 
 Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
 counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
@@ -383,25 +386,29 @@ class _IsIfmapCopies:
 
 
 class _FoldWords:
-    """The words each fold of an input-stationary ifmap stream demands, computed lazily a chunk of
-    folds at a time (one vectorized pass instead of one small pass per fold)."""
+    """The words each fold of an input-stationary ifmap stream demands, computed lazily for a run of
+    folds at a time: the run doubles while the walk keeps asking for folds just past the last run
+    (small arrays, where most folds are scanned) and restarts at one fold after a longer jump (large
+    buffers, where few are), so one vectorized pass serves many folds without computing many that
+    nobody asks for."""
 
-    WORDS_PER_CHUNK = 1 << 20  # bounds the chunk's index arrays (~50 MB)
+    MAX_WORDS = 1 << 20  # bounds a run's index arrays (~50 MB)
 
     def __init__(self, table: _IsIfmapCopies, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray, ar: int):
         self.table, self.fc, self.r0, self.r1, self.ar = table, fc, r0, r1, ar
-        self.chunk = max(1, min(256, self.WORDS_PER_CHUNK // (ar * table.ac)))
-        self._chunk = -1
+        self.max_run = max(1, self.MAX_WORDS // (ar * table.ac))
+        self._start, self._stop, self._run = 0, 0, 1
         self._data: tuple[np.ndarray, ...] = ()
 
     def __call__(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        chunk = k // self.chunk
-        if chunk != self._chunk:
-            sl = slice(chunk * self.chunk, (chunk + 1) * self.chunk)
+        if not self._start <= k < self._stop:
+            near = self._stop <= k < self._stop + self._run  # the walk keeps scanning: longer runs
+            self._run = min(2 * self._run, self.max_run) if near else 1
+            sl = slice(k, k + self._run)
             self._data = self.table.fold_words(self.fc[sl], self.r0[sl], self.r1[sl], self.ar)
-            self._chunk = chunk
+            self._start, self._stop = k, k + self._run
         xx, pp, own, bounds = self._data
-        i = k - chunk * self.chunk
+        i = k - self._start
         a, b = bounds[i], bounds[i + 1]
         return xx[a:b], pp[a:b], own[a:b]
 

@@ -19,7 +19,7 @@ demand is the sum of theirs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, MutableMapping, Sequence
+from typing import Any, MutableMapping, Sequence
 
 from archgym.errors import ConfigError, DesignError
 from archgym.simulators import npu
@@ -47,16 +47,6 @@ class NPUSystem:
             if not isinstance(a, int) or isinstance(a, bool) or not 0 <= a < len(self.arrays):
                 raise ConfigError(f"assignment[{i}]", f"must be a sub-accelerator index in [0, {len(self.arrays)}), "
                                                       f"got {a!r}")
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "NPUSystem":
-        if not isinstance(d, Mapping) or set(d) != {"arrays", "assignment"}:
-            raise DesignError("a heterogeneous NPU design is {'arrays': [design, ...], 'assignment': [index per layer]}")
-        arrays, assignment = d["arrays"], d["assignment"]
-        if not isinstance(arrays, (list, tuple)) or not isinstance(assignment, (list, tuple)):
-            raise DesignError("'arrays' and 'assignment' must be lists")
-        return cls(tuple(a if isinstance(a, NPUDesign) else NPUDesign.from_dict(a) for a in arrays),
-                   tuple(assignment))
 
     def to_dict(self) -> dict[str, Any]:
         return {"arrays": [a.to_dict() for a in self.arrays], "assignment": list(self.assignment)}

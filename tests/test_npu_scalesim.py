@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from archgym.errors import ConfigError
-from archgym.experiments.validate_npu import APPROX, EXACT, compare, model_value, scalesim_value
+from archgym.experiments.validate_npu import APPROX, EXACT, RESNET18_PLAN, compare, model_value, scalesim_value
 from archgym.simulators import scalesim_backend as sb
 from archgym.simulators import scalesim_worker as worker
 from archgym.simulators.npu import NPUDesign, evaluate_layer
@@ -18,16 +18,21 @@ RECORDS = sb.load_cache()
 
 
 def test_cache_covers_the_validation_plan() -> None:
-    """Every ResNet-18 layer at 32x32 in all three dataflows; three array sizes in all three."""
-    shapes = {(l.ifmap_h, l.ifmap_w, l.filt_h, l.filt_w, l.channels, l.num_filters, l.stride)
-              for l in load_workload("resnet18")}
+    """Every layer shape the plan names is cached (so --regenerate resumes with nothing to do); the
+    plan has three array sizes in each dataflow and every ResNet-18 layer at 32x32 but one shape."""
+    layers = load_workload("resnet18")
+    shape = {l.name: (l.ifmap_h, l.ifmap_w, l.filt_h, l.filt_w, l.channels, l.num_filters, l.stride) for l in layers}
+    cached = {(r["array_rows"], r["array_cols"], r["dataflow"], tuple(r["dims"])) for r in RECORDS}
+    for rows, cols, df, names in RESNET18_PLAN:
+        for name in names or shape:
+            assert (rows, cols, df, shape[name]) in cached, (rows, cols, df, name)
     for df in ("os", "ws", "is"):
-        at32 = {tuple(r["dims"]) for r in RECORDS if (r["array_rows"], r["array_cols"], r["dataflow"]) == (32, 32, df)}
-        assert shapes <= at32, (df, shapes - at32)
-        sizes = {r["array_rows"] for r in RECORDS if r["dataflow"] == df and tuple(r["dims"]) in shapes}
-        assert {8, 32, 128} <= sizes, (df, sizes)
+        assert {r for r, _, d, _ in RESNET18_PLAN if d == df} == {8, 32, 128}
     rows = compare(RECORDS, repeats=1)["rows"]
-    assert len({r["layer"] for r in rows if r["suite"] == "resnet18" and r["array"] == "32x32"}) == 21
+    at32 = {df: {r["layer"] for r in rows if (r["suite"], r["array"], r["dataflow"]) == ("resnet18", "32x32", df)}
+            for df in ("os", "ws", "is")}
+    assert len(at32["os"]) == len(at32["is"]) == 21
+    assert set(shape) - at32["ws"] == {"Conv5_1b", "Conv5_2a", "Conv5_2b"}  # ~7 h of SCALE-Sim: see the plan
 
 
 def test_duplicate_simulations_agree() -> None:
