@@ -27,7 +27,7 @@ SMALL = {
     "multiplier": {"width": 4},
     "approx_multiplier": {"accuracy_model": "closed_form"},
     "scratchpad": {"ops": 10},
-    "npu": {},
+    "npu": {"layer": "Conv4_s"},
     "npu_hetero": {"layer": "Conv4_s"},
 }
 BUDGET = 12
