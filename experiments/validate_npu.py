@@ -49,7 +49,7 @@ def _resnet18_by_shape() -> dict[tuple, list[str]]:
     from archgym.simulators.npu_workloads import load_workload
     names: dict[tuple, list[str]] = defaultdict(list)
     for l in load_workload("resnet18"):
-        names[(l.ifmap_h, l.ifmap_w, l.filt_h, l.filt_w, l.channels, l.num_filters, l.stride)].append(l.name)
+        names[l.dims].append(l.name)
     return names
 
 
@@ -147,9 +147,8 @@ def regenerate(which: str) -> None:
         done = {tuple(x["dims"]) for x in sb.load_cache(out)} if out.exists() else set()
         todo: dict[tuple, Layer] = {}
         for l in load_workload("resnet18"):
-            shape = (l.ifmap_h, l.ifmap_w, l.filt_h, l.filt_w, l.channels, l.num_filters, l.stride)
-            if (names is None or l.name in names) and shape not in done:
-                todo.setdefault(shape, l)
+            if (names is None or l.name in names) and l.dims not in done:
+                todo.setdefault(l.dims, l)
         if todo:
             print(f"SCALE-Sim {r}x{c} {df}: {len(todo)} layer shapes", flush=True)
             sb.run_scalesim(NPUDesign(rows=r, cols=c, dataflow=df), list(todo.values()), out)

@@ -804,9 +804,7 @@ def layer_key(layer: Layer, d: NPUDesign) -> tuple:
         mp = _mapping(g, d)
         if mp.row_fold == 1 or mp.col_fold == 1:
             order = ""
-    dims = (layer.ifmap_h, layer.ifmap_w, layer.filt_h, layer.filt_w, layer.channels, layer.num_filters,
-            layer.stride, layer.groups)
-    return dims, (d.rows, d.cols, d.dataflow, d.ifmap_kb, d.filter_kb, d.ofmap_kb, order, d.dram_bw, d.word_bytes)
+    return (*layer.dims, layer.groups), (d.rows, d.cols, d.dataflow, d.ifmap_kb, d.filter_kb, d.ofmap_kb, order, d.dram_bw, d.word_bytes)
 
 
 def evaluate(design: NPUDesign | Mapping[str, Any], workload: str | Sequence[Layer] = "resnet18",

@@ -75,6 +75,11 @@ class Layer:
         return self.filt_h * self.filt_w * self.channels
 
     @property
+    def dims(self) -> tuple[int, int, int, int, int, int, int]:
+        """The dimensions of one group in SCALE-Sim's topology order (what a simulation depends on)."""
+        return (self.ifmap_h, self.ifmap_w, self.filt_h, self.filt_w, self.channels, self.num_filters, self.stride)
+
+    @property
     def macs(self) -> int:
         """Multiply-accumulates of the whole layer (all groups)."""
         return self.ofmap_px * self.window * self.num_filters * self.groups

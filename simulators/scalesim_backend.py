@@ -71,8 +71,7 @@ def ensure_scalesim_venv(venv: Path | None = None) -> Path:
 def _layer_row(layer: Layer) -> list:
     if layer.groups != 1:
         raise ConfigError(f"layer '{layer.name}'.groups", "run depthwise layers per channel in SCALE-Sim")
-    return [layer.name, layer.ifmap_h, layer.ifmap_w, layer.filt_h, layer.filt_w, layer.channels,
-            layer.num_filters, layer.stride]
+    return [layer.name, *layer.dims]
 
 
 def run_scalesim(design: NPUDesign, layers: Iterable[Layer], out_jsonl: str | Path | None = None,

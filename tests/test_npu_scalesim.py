@@ -21,7 +21,7 @@ def test_cache_covers_the_validation_plan() -> None:
     """Every layer shape the plan names is cached (so --regenerate resumes with nothing to do); the
     plan has three array sizes in each dataflow and every ResNet-18 layer at 32x32 but one shape."""
     layers = load_workload("resnet18")
-    shape = {l.name: (l.ifmap_h, l.ifmap_w, l.filt_h, l.filt_w, l.channels, l.num_filters, l.stride) for l in layers}
+    shape = {l.name: l.dims for l in layers}
     cached = {(r["array_rows"], r["array_cols"], r["dataflow"], tuple(r["dims"])) for r in RECORDS}
     for rows, cols, df, names in RESNET18_PLAN:
         for name in names or shape:
@@ -81,8 +81,7 @@ def test_record_round_trip() -> None:
     rec = RECORDS[0]
     d, layer = sb.record_design(rec), sb.record_layer(rec)
     assert (d.rows, d.cols, d.dataflow) == (rec["array_rows"], rec["array_cols"], rec["dataflow"])
-    assert [layer.ifmap_h, layer.ifmap_w, layer.filt_h, layer.filt_w, layer.channels, layer.num_filters,
-            layer.stride] == rec["dims"]
+    assert list(layer.dims) == rec["dims"]
 
 
 @pytest.mark.skipif(not sb.scalesim_available(), reason="SCALE-Sim venv not installed (ensure_scalesim_venv())")
