@@ -23,9 +23,7 @@ folds read backwards, and a miss there costs a turn of the whole ring); for the 
 streams we track positions in closed form, which overestimates ifmap refills when an earlier copy is
 still held (strided 3x3/7x7 layers: ws +8% on ResNet-18 Conv4_1a and +60% on Conv5_1a at 32x32; at
 128x128, where one tile outgrows the window, os +100% on Conv3_1a).  SCALE-Sim takes the per-cycle
-maximum of the three operands' stalls, we add stalls of distinct events.  Not yet explained: the
-weight-stationary filter stream at 128x128 with two column folds reads 25-36% more from DRAM in
-SCALE-Sim (Conv4_1a, Conv4_1b); every smaller array matches exactly.
+maximum of the three operands' stalls, we add stalls of distinct events.
 
 Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
 counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
@@ -180,6 +178,8 @@ class _ReadStream:
     # the words fold k demands (demand order) and, through its table, all their copies' positions
     # (SCALE-Sim's buffers hit on any copy of an address)
     copies: "_FoldWords | None" = None
+    # descending streams read row by row, each row left to right: the row length per fold (positions)
+    row_words: np.ndarray | None = None
 
 
 def _fold_order(mp: _Mapping, loop_order: str) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +226,7 @@ def _rowmajor_stream(tile: np.ndarray, fr: np.ndarray, rows_per_tile: int, n: in
     u = used[tile]
     lo = (base[tile] + r0 * u) * scale
     hi = (base[tile] + r1 * u) * scale - 1
-    return _ReadStream(lo, hi, True, n_valid, len(used) * rows_per_tile * n)
+    return _ReadStream(lo, hi, True, n_valid, len(used) * rows_per_tile * n, row_words=u * scale)
 
 
 class _Im2col:
@@ -466,6 +466,39 @@ def _first_copy_miss(copy_sets: Callable[[np.ndarray], np.ndarray], own_set: np.
     return None
 
 
+def _descending_rows(lo: int, hi: int, u: int, w0: int, eps: int, n_sets: int, a: int, p: int) -> tuple[int, int]:
+    """Walk one fold that reads positions [lo, hi] row by row from the top, each row of u words left
+    to right; return the new window start and the number of slides.
+
+    Why rows matter: a row that straddles the window's lower edge first pulls its low part in (a
+    ring turn, which pushes the window below the edge) and then its high part (a slide forward,
+    which drops the low part again for the next row): SCALE-Sim checks addresses in demand order."""
+    slides = 0
+
+    def bring(s: int) -> None:  # make set s active: slide forward (a ring turn if s is behind)
+        nonlocal w0, slides
+        off = (s - w0) % n_sets
+        if off >= a:
+            n = -(-(off - a + 1) // p)
+            w0 = (w0 + n * p) % n_sets
+            slides += n
+
+    pos = hi + 1  # everything at or above pos has been read
+    while pos > lo:
+        top = (pos - 1) // eps
+        if (top - w0) % n_sets < a:  # the next word is held
+            if top < w0 or lo >= w0 * eps:
+                break  # every remaining word is held (below a wrapped window, or above its start)
+            pos = lo + -(-(w0 * eps - lo) // u) * u  # skip the rows held entirely
+            if pos <= lo:
+                break
+        start = max(lo, pos - u)
+        for s in range(start // eps, (pos - 1) // eps + 1):
+            bring(s % n_sets)
+        pos = start
+    return w0, slides
+
+
 def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.ndarray,
                       span: tuple[int, int]) -> tuple[int, list[tuple[float, int]]]:
     """DRAM words read and the refills as (demand line, count) bursts, for SCALE-Sim's read buffer.
@@ -523,6 +556,12 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
                 bursts.append((line0, n))
                 total += n
                 i = j + 1
+            continue
+        if st.descending and st.row_words is not None:
+            w0, n = _descending_rows(int(st.lo[k]), int(st.hi[k]), int(st.row_words[k]), w0, eps, n_sets, a, p)
+            if n:
+                bursts.append((line0, n))
+                total += n
             continue
         if st.descending:  # rows arrive last-first; each set below the window costs a ring turn
             s = s_hi

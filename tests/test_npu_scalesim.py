@@ -51,6 +51,15 @@ def test_closed_form_cycles_and_sram_are_exact(rec: dict) -> None:
         assert model_value(m, ours) == scalesim_value(rec, theirs, ours), ours
 
 
+def test_filter_dram_and_input_stationary_ifmap_dram_are_exact() -> None:
+    """Filters have one copy per address, so the window walk (rows read top-down, each row left to
+    right, a straddling row costing a ring turn) must match SCALE-Sim's read buffer word for word;
+    input-stationary ifmaps are scanned per word with all their copies."""
+    rows = compare(RECORDS, repeats=1)["rows"]
+    assert all(r["dram_filter_reads"][0] == r["dram_filter_reads"][1] for r in rows)
+    assert all(r["dram_ifmap_reads"][0] == r["dram_ifmap_reads"][1] for r in rows if r["dataflow"] == "is")
+
+
 def test_dram_and_total_cycles_within_5_percent_mae() -> None:
     res = compare(RECORDS, repeats=1)["overall"]
     for ours, _ in APPROX:
