@@ -466,6 +466,11 @@ def _first_copy_miss(copy_sets: Callable[[np.ndarray], np.ndarray], own_set: np.
     return None
 
 
+def _slides(off, a: int, p: int):
+    """Slides of P sets that bring a set at window offset `off` (>= A) into a window of A sets."""
+    return -(-(off - a + 1) // p)
+
+
 def _descending_rows(lo: int, hi: int, u: int, w0: int, eps: int, n_sets: int, a: int, p: int) -> tuple[int, int]:
     """Walk one fold that reads positions [lo, hi] row by row from the top, each row of u words left
     to right; return the new window start and the number of slides.
@@ -479,7 +484,7 @@ def _descending_rows(lo: int, hi: int, u: int, w0: int, eps: int, n_sets: int, a
         nonlocal w0, slides
         off = (s - w0) % n_sets
         if off >= a:
-            n = -(-(off - a + 1) // p)
+            n = _slides(off, a, p)
             w0 = (w0 + n * p) % n_sets
             slides += n
 
@@ -506,7 +511,7 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
     The buffer's content is a ring of L hit-sets of `eps` words in prefetch order; the active window
     covers A sets and a demanded word outside it slides the window forward (circularly) by P <= A
     sets (read_buffer.new_prefetch), so a step backwards costs a full turn of the ring.  A set at
-    window offset o >= A is reached after ceil((o - A + 1) / P) slides (closed form, O(1))."""
+    window offset o >= A is reached after ceil((o - A + 1) / P) slides (`_slides`, O(1))."""
     eps = math.ceil(buf_words / SETS_PER_BUFFER)
     active = math.ceil(buf_words * ACTIVE_FRACTION)
     prefetch = buf_words - active
@@ -551,7 +556,7 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
                 if found is None:
                     break
                 j, need = found
-                n = int(np.min(-(-(need - a + 1) // p)))
+                n = int(np.min(_slides(need, a, p)))
                 w0 = (w0 + n * p) % n_sets
                 bursts.append((line0, n))
                 total += n
@@ -568,7 +573,7 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
             while True:
                 off = (s - w0) % n_sets
                 if off >= a:
-                    n = -(-(off - a + 1) // p)
+                    n = _slides(off, a, p)
                     w0 = (w0 + n * p) % n_sets
                     bursts.append((line0, n))
                     total += n
@@ -578,14 +583,14 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
                 s = (w0 - 1) % n_sets
             continue
         if off_lo >= a:  # the tile's first word is outside the window
-            n = -(-(off_lo - a + 1) // p)
+            n = _slides(off_lo, a, p)
             w0 = (w0 + n * p) % n_sets
             bursts.append((line0, n))
             total += n
             off_lo = (s_lo - w0) % n_sets
         off1 = off_lo + (s_hi - s_lo)
         if off1 >= a:  # the tile streams past the window: one refill per P sets
-            n = -(-(off1 - a + 1) // p)
+            n = _slides(off1, a, p)
             line1 = starts[k] + hi_line
             denom = max(s_hi - s_lo, 1)
             for j in range(n):
@@ -843,7 +848,8 @@ def layer_key(layer: Layer, d: NPUDesign) -> tuple:
         mp = _mapping(g, d)
         if mp.row_fold == 1 or mp.col_fold == 1:
             order = ""
-    return (*layer.dims, layer.groups), (d.rows, d.cols, d.dataflow, d.ifmap_kb, d.filter_kb, d.ofmap_kb, order, d.dram_bw, d.word_bytes)
+    return (*layer.dims, layer.groups), (d.rows, d.cols, d.dataflow, d.ifmap_kb, d.filter_kb, d.ofmap_kb, order,
+                                         d.dram_bw, d.word_bytes)
 
 
 def evaluate(design: NPUDesign | Mapping[str, Any], workload: str | Sequence[Layer] = "resnet18",

@@ -111,7 +111,7 @@ def cache_dir() -> Path:
     return Path(str(resources.files("archgym.simulators").joinpath("data", "npu", "scalesim_cache")))
 
 
-_TIMING_FIELDS = ("wall_s",)
+_NOT_RESULTS = ("wall_s", "layer")  # a timing, and a name SCALE-Sim never sees
 
 
 def record_key(rec: dict) -> tuple:
@@ -150,7 +150,7 @@ def duplicate_mismatches(path: str | Path | None = None) -> tuple[int, list[tupl
         if k in first:
             repeats += 1
             a, b = first[k], r
-            if any(a[f] != b[f] for f in a if f not in _TIMING_FIELDS and f != "layer"):
+            if any(a[f] != b[f] for f in a if f not in _NOT_RESULTS):
                 bad.append((a, b))
         else:
             first[k] = r
