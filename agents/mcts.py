@@ -55,8 +55,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from archgym.agents.base import Agent, AgentConfig
 
+from archgym.agents.base import Agent, AgentConfig
 from archgym.errors import ConfigError
 from archgym.evaluator import Evaluator
 from archgym.problem import DesignProblem, design_hash

@@ -15,8 +15,9 @@ import time
 import traceback
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from archgym.errors import ArchGymError, SimulationError
 from archgym.logs import LogStore

@@ -11,6 +11,7 @@ from pathlib import Path
 from archgym.config import build_problem, nested_values, parse_overrides, user_errors
 from archgym.designs import resolve_design
 from archgym.errors import ArchGymError
+from archgym.problem import VerilogExport
 
 
 @user_errors
@@ -24,9 +25,9 @@ def main(argv: list[str] | None = None) -> str:
     module = Path(top["out"]).stem.replace("-", "_").replace(".", "_") or "top"
     if not module[0].isalpha():
         module = "m_" + module
-    verilog = problem.to_verilog(design, module_name=module)
-    if verilog is None:
+    if not isinstance(problem, VerilogExport):
         raise ArchGymError(f"env '{problem.name}' does not export Verilog")
+    verilog = problem.to_verilog(design, module_name=module)
     Path(top["out"]).write_text(verilog)
     message = f"wrote {top['out']}"
     if top.get("verify", "true").lower() not in ("false", "0", "no"):

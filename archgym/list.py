@@ -19,7 +19,7 @@ def main() -> None:
     for name in registry.envs.names():
         try:
             cls = registry.envs.get(name)
-            print(f"  {name:<18} {cls.gym_id:<28} {cls.description}")
+            print(f"  {name:<18} {registry.gym_id(name):<28} {cls.description}")
             baselines = ", ".join(cls(cls.config_class()).baselines())
         except Exception as exc:  # a broken plugin is listed with its error, not fatal
             print(f"  {name:<18} (cannot load: {exc})")

@@ -1,13 +1,18 @@
 """The interface every design family implements.
 
 A DesignProblem is one configured instance of a design family (say, a 64-bit adder scored by
-a weighted delay/area cost).  It owns the cost model and the design I/O, and exposes the two
-faces agents search through:
+a weighted delay/area cost): its config, design JSON I/O, cost and baselines.  What else it offers
+is a small explicit interface mixed into the class and checked with ``isinstance`` (in the manner of
+SB3's and optuna's base-class splits):
 
-* the *sequential face* (``initial_design``, ``num_actions``, ``action_mask``, ``apply_action``,
+* :class:`SequentialFace` (``initial_design``, ``num_actions``, ``action_mask``, ``apply_action``,
   ``observation_space``/``observe``): step-by-step edits, for RL and tree search;
-* the *parameter face* (``space``, ``decode``): a DesignSpace of knobs that decodes to a legal
-  design, for Bayesian, evolutionary and random search.
+* :class:`ParameterFace` (``space``, ``decode``): a DesignSpace of knobs that decodes to a legal
+  design, for Bayesian, evolutionary and random search; :class:`EditParameterFace` derives one from
+  the sequential face and the baselines;
+* :class:`VerilogExport` (``to_verilog``, ``verify_verilog``);
+* :class:`SimulatorBacked` (``simulator``, ``score``): the cost comes from a pluggable
+  :class:`Simulator`, registered as ``<family>.<name>``.
 
 Both faces end in ``evaluate``, which is pure (no logging): agents never call it directly but go
 through ``archgym.evaluator.Evaluator``, the shared logging layer.
@@ -41,7 +46,7 @@ class Evaluation:
     failed: bool = False  # the simulator crashed or timed out (vs. a legal-but-infeasible design)
 
     @staticmethod
-    def failure(reason: str) -> "Evaluation":
+    def failure(reason: str) -> Evaluation:
         return Evaluation(metrics={}, cost=math.inf, feasible=False, reason=reason, failed=True)
 
 
@@ -67,13 +72,19 @@ def design_hash(text: str) -> str:
 
 
 class DesignProblem(ABC, Generic[D]):
-    """One configured design family instance.  Subclasses set ``name`` and ``gym_id``."""
+    """One configured design family instance: config, JSON I/O, cost and baselines.
+
+    What else a family offers is declared by mixing in the faces below, checked with ``isinstance``:
+    :class:`SequentialFace` (step-by-step edits), :class:`ParameterFace` (knobs; :class:`EditParameterFace`
+    derives one from the sequential face and the baselines), :class:`VerilogExport` and
+    :class:`SimulatorBacked` (the cost comes from a pluggable :class:`Simulator`).  Its Gymnasium id is
+    declared once: in the registry for built-in families, as ``gym_id`` for plug-ins.
+    """
 
     name: ClassVar[str] = ""
     #: metric names that multi-objective agents minimize jointly (default: just the scalar cost)
     objective_names: ClassVar[tuple[str, ...]] = ("cost",)
-
-    #: Gymnasium id, e.g. "archgym/Adder-v0"
+    #: Gymnasium id of a plug-in family, e.g. "mypkg/Cache-v0" (built-ins declare theirs in the registry)
     gym_id: ClassVar[str] = ""
     #: one-line description shown by `python -m archgym.list`
     description: ClassVar[str] = ""
@@ -83,6 +94,8 @@ class DesignProblem(ABC, Generic[D]):
     default_gym_face: ClassVar[str] = "sequential"
     #: evaluation budget of `python -m archgym.run` when none is given
     default_budget: ClassVar[int] = 200
+    #: config overrides that make a small, fast instance, for `archgym.testing.check_problem`
+    test_config: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Any):
         self.config = config
@@ -109,27 +122,20 @@ class DesignProblem(ABC, Generic[D]):
     def canonical(self, design: D) -> str:
         return canonical_json(self.to_json(design))
 
+    def load_design(self, data: Any) -> D:
+        """``from_json`` after checking that the data is a JSON object at all."""
+        if not isinstance(data, dict):
+            raise DesignError(f"a {self.name} design must be a JSON object, got {type(data).__name__}")
+        return self.from_json(data)
+
     # ---- cost model -------------------------------------------------------------------
     @abstractmethod
     def evaluate(self, design: D) -> Evaluation:
         """Score a design (pure; may raise SimulationError, which the evaluator logs as failed)."""
 
-    #: the cost model, for envs that select one with ``config.cost_model`` (they implement ``score``)
-    simulator: Simulator[D] | None = None
-
-    def score(self, design: D, metrics: dict[str, float]) -> Evaluation:
-        """The cost of a design from its cost model's raw metrics (envs with a ``simulator``)."""
-        raise NotImplementedError(f"{self.name} scores designs in evaluate()")
-
     def evaluate_batch(self, designs: list[D]) -> list[Evaluation | Exception]:
-        """Score several designs.  Envs with a ``simulator`` and ``score`` use the simulator's
-        ``metrics_batch`` (tool-based cost models run it in parallel); others loop over ``evaluate``.
-        A design that fails gets its exception in its slot, the others still count."""
-        if self.simulator is not None and type(self).score is not DesignProblem.score:
-            metrics = self.simulator.metrics_batch(designs)
-            return [
-                m if isinstance(m, Exception) else _catching(self.score, d, m) for d, m in zip(designs, metrics)
-            ]
+        """Score several designs; a design that fails gets its exception in its slot, the others still
+        count.  :class:`SimulatorBacked` families batch through their simulator (in parallel for tools)."""
         return [_catching(self.evaluate, d) for d in designs]
 
     def baselines(self) -> dict[str, D]:
@@ -144,26 +150,50 @@ class DesignProblem(ABC, Generic[D]):
             raise UnknownNameError("baseline", name, list(table))
         return table[name]
 
-    # ---- sequential face --------------------------------------------------------------
+    # ---- capabilities -----------------------------------------------------------------
+    @property
+    def has_sequential_face(self) -> bool:
+        return isinstance(self, SequentialFace)
+
+    @property
+    def has_parameter_face(self) -> bool:
+        return isinstance(self, ParameterFace) and self.parameter_face_available()
+
+    @property
+    def exports_verilog(self) -> bool:
+        return isinstance(self, VerilogExport)
+
+    def parameter_face_available(self) -> bool:
+        """Whether the parameter face applies to this instance (an edit face needs baselines)."""
+        return True
+
+
+class SequentialFace(ABC, Generic[D]):
+    """Step-by-step edits of a design, for RL and tree search (``archgym.envs.base.DesignEnv``)."""
+
+    @abstractmethod
     def initial_design(self, rng: np.random.Generator | None = None) -> D:
-        raise NotImplementedError(f"{self.name} has no sequential face")
+        """The design an episode starts from."""
 
+    @abstractmethod
     def num_actions(self) -> int:
-        raise NotImplementedError(f"{self.name} has no sequential face")
+        """Size of the discrete action space."""
 
+    @abstractmethod
     def action_mask(self, design: D) -> np.ndarray:
         """Boolean mask over ``range(num_actions())``: which edits are legal from ``design``."""
-        raise NotImplementedError(f"{self.name} has no sequential face")
 
+    @abstractmethod
     def apply_action(self, design: D, action: int) -> D:
         """Return the legal design reached by one edit (the input design is not modified)."""
-        raise NotImplementedError(f"{self.name} has no sequential face")
 
-    def observation_space(self):  # -> gymnasium.spaces.Space
-        raise NotImplementedError(f"{self.name} has no sequential face")
+    @abstractmethod
+    def observation_space(self) -> Any:  # gymnasium.spaces.Space
+        """The Gymnasium space of ``observe``'s values."""
 
+    @abstractmethod
     def observe(self, design: D) -> Any:
-        raise NotImplementedError(f"{self.name} has no sequential face")
+        """The observation of a design (an element of ``observation_space()``)."""
 
     def search_actions(self, design: D) -> np.ndarray:
         """The legal edits worth trying for a search that only accepts non-worsening edits (MCTS).
@@ -176,58 +206,83 @@ class DesignProblem(ABC, Generic[D]):
         """Whether no further edit makes sense (episode ends)."""
         return not bool(self.action_mask(design).any())
 
-    @property
-    def has_sequential_face(self) -> bool:
-        return type(self).num_actions is not DesignProblem.num_actions
 
-    # ---- parameter face ---------------------------------------------------------------
-    #: number of edit knobs of the default parameter face (see ``space``)
+class ParameterFace(ABC, Generic[D]):
+    """A DesignSpace of knobs whose every point decodes to a legal design, for black-box agents."""
+
+    @abstractmethod
+    def space(self) -> DesignSpace:
+        """The knobs."""
+
+    @abstractmethod
+    def decode(self, point: Point) -> D:
+        """The legal design of a point of ``space()``."""
+
+
+class EditParameterFace(ParameterFace[D], SequentialFace[D]):
+    """The parameter face derived from a sequential face and the baselines.
+
+    Knobs: ``start`` (a baseline design) and ``edit0..edit{K-1}`` (an action index of the sequential face,
+    or 0 for "no edit", applied in order; an edit that is not legal at that point is skipped).  Every point
+    decodes to a legal design, the baselines are points of the space, and any design reachable in K edits
+    from a baseline is too.
+    """
+
+    #: number of edit knobs (K)
     param_edits: ClassVar[int] = 16
 
-    def space(self) -> DesignSpace:
-        """Default parameter face of a family with a sequential face and baselines.
+    def parameter_face_available(self) -> bool:
+        return bool(self.baselines())  # type: ignore[attr-defined]
 
-        Knobs: ``start`` (a baseline design) and ``edit0..edit{K-1}`` (an action index of the
-        sequential face, or 0 for "no edit", applied in order; an edit that is not legal at that
-        point is skipped).  Every point decodes to a legal design, the baselines are points of the
-        space, and any design reachable in K edits from a baseline is too.  Families with natural
-        knobs (e.g. the NPU) override this.
-        """
+    def space(self) -> DesignSpace:
         from archgym.space import Categorical, Integer
 
-        names = tuple(self.baselines())
-        if not (self.has_sequential_face and names):
-            raise NotImplementedError(f"{self.name} has no parameter face")
+        names = tuple(self.baselines())  # type: ignore[attr-defined]
+        if not names:
+            raise NotImplementedError(f"{self.name} has no baselines to start its edit face from")  # type: ignore[attr-defined]
         edits = [Integer(f"edit{i}", 0, self.num_actions()) for i in range(self.param_edits)]
         return DesignSpace([Categorical("start", names), *edits])
 
     def decode(self, point: Point) -> D:
-        design = self.baseline(point["start"])
+        design = self.baseline(point["start"])  # type: ignore[attr-defined]
         for i in range(self.param_edits):
             action = int(point.get(f"edit{i}", 0)) - 1
             if action >= 0 and self.action_mask(design)[action]:
                 design = self.apply_action(design, action)
         return design
 
-    @property
-    def has_parameter_face(self) -> bool:
-        overridden = type(self).space is not DesignProblem.space
-        return overridden or (self.has_sequential_face and bool(self.baselines()))
 
-    # ---- Verilog ----------------------------------------------------------------------
-    def to_verilog(self, design: D, module_name: str = "top") -> str | None:
-        """Verilog of a design, or None if this family does not export Verilog."""
-        return None
+class VerilogExport(ABC, Generic[D]):
+    """A family whose designs export as Verilog and whose export can be proven correct."""
 
+    @abstractmethod
+    def to_verilog(self, design: D, module_name: str = "top") -> str:
+        """The Verilog text of a design (its top module named ``module_name``)."""
+
+    @abstractmethod
     def verify_verilog(self, design: D, verilog: str) -> str:
-        """Check exported Verilog (simulation / formal); return a one-line description of the proof."""
-        raise NotImplementedError(f"{self.name} does not verify Verilog")
+        """Check exported Verilog (simulation / formal); return a one-line description of what was shown,
+        raise SimulationError on a mismatch."""
 
-    # ---- helpers ----------------------------------------------------------------------
-    def load_design(self, data: dict[str, Any]) -> D:
-        if not isinstance(data, dict):
-            raise DesignError(f"a {self.name} design must be a JSON object, got {type(data).__name__}")
-        return self.from_json(data)
+
+class SimulatorBacked(ABC, Generic[D]):
+    """A family whose cost comes from a pluggable :class:`Simulator` (``env.cost_model``-style field).
+
+    The family turns the simulator's raw metrics into an Evaluation with ``score``; ``evaluate`` and
+    ``evaluate_batch`` are derived, the batch through the simulator's ``metrics_batch``."""
+
+    simulator: Simulator[D]
+
+    @abstractmethod
+    def score(self, design: D, metrics: dict[str, float]) -> Evaluation:
+        """The cost of a design from its cost model's raw metrics."""
+
+    def evaluate(self, design: D) -> Evaluation:
+        return self.score(design, self.simulator.metrics(design))
+
+    def evaluate_batch(self, designs: list[D]) -> list[Evaluation | Exception]:
+        metrics = self.simulator.metrics_batch(designs)
+        return [m if isinstance(m, Exception) else _catching(self.score, d, m) for d, m in zip(designs, metrics)]
 
 
 class Simulator(ABC, Generic[D]):
@@ -243,9 +298,6 @@ class Simulator(ABC, Generic[D]):
 
     def __init__(self, config: Any):
         self.config = config
-        #: the best feasible design of the current run so far, kept up to date by the Evaluator
-        #: (replayed evaluations included); families may start episodes from it
-        self.incumbent: D | None = None
 
     @abstractmethod
     def metrics(self, design: D) -> dict[str, float]:

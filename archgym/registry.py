@@ -21,7 +21,7 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
-from archgym.errors import ArchGymError, UnknownNameError
+from archgym.errors import ArchGymError, ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -76,33 +76,31 @@ class Registry(Generic[T]):
         try:
             obj = _import(self._paths[name])
         except (ImportError, AttributeError) as exc:
-            raise ArchGymError(f"{self.kind} '{name}' is registered as {self._paths[name]} but cannot be loaded: {exc}")
+            raise ArchGymError(f"{self.kind} '{name}' is registered as {self._paths[name]} but cannot be loaded: {exc}") from exc
         self._objects[name] = obj
         return obj
 
 
-envs: Registry[Any] = Registry(
-    "env",
-    "archgym.envs",
-    {
-        "adder": "archgym.envs.adder:AdderProblem",
-        "approx_multiplier": "archgym.envs.approx_multiplier:ApproxMultiplierProblem",
-        "multiplier": "archgym.envs.multiplier:MultiplierProblem",
-        "scratchpad": "archgym.envs.scratchpad:ScratchpadProblem",
-        "npu": "archgym.envs.npu:NPUProblem",
-        "npu_hetero": "archgym.envs.npu_hetero:HeteroNPUProblem",
-    },
-)
-
-#: Gymnasium ids of the built-in envs (known without importing them; plugins declare ``gym_id``)
-BUILTIN_GYM_IDS: dict[str, str] = {
-    "adder": "archgym/Adder-v0",
-    "approx_multiplier": "archgym/ApproxMultiplier-v0",
-    "multiplier": "archgym/Multiplier-v0",
-    "scratchpad": "archgym/Scratchpad-v0",
-    "npu": "archgym/NPUDataflow-v0",
-    "npu_hetero": "archgym/NPUHetero-v0",
+#: built-in families: name -> (problem class, Gymnasium id).  The one place a built-in's id is declared
+#: (known without importing the family); a plug-in declares its own as the class's ``gym_id``.
+BUILTIN_ENVS: dict[str, tuple[str, str]] = {
+    "adder": ("archgym.envs.adder:AdderProblem", "archgym/Adder-v0"),
+    "approx_multiplier": ("archgym.envs.approx_multiplier:ApproxMultiplierProblem", "archgym/ApproxMultiplier-v0"),
+    "multiplier": ("archgym.envs.multiplier:MultiplierProblem", "archgym/Multiplier-v0"),
+    "scratchpad": ("archgym.envs.scratchpad:ScratchpadProblem", "archgym/Scratchpad-v0"),
+    "npu": ("archgym.envs.npu:NPUProblem", "archgym/NPUDataflow-v0"),
+    "npu_hetero": ("archgym.envs.npu_hetero:HeteroNPUProblem", "archgym/NPUHetero-v0"),
 }
+
+envs: Registry[Any] = Registry("env", "archgym.envs", {name: path for name, (path, _) in BUILTIN_ENVS.items()})
+
+
+def gym_id(env: str) -> str:
+    """The Gymnasium id of a registered env: the built-in table, else the plug-in class's ``gym_id``."""
+    if env in BUILTIN_ENVS:
+        return BUILTIN_ENVS[env][1]
+    return str(getattr(envs.get(env), "gym_id", "") or "")
+
 
 agents: Registry[Any] = Registry(
     "agent",
@@ -128,18 +126,31 @@ simulators: Registry[Any] = Registry(
     "simulator",
     "archgym.simulators",
     {
-        "adder.analytical": "archgym.simulators.adder_models:AdderAnalytical",
-        "multiplier.analytical": "archgym.simulators.multiplier_models:MultiplierAnalytical",
-        "adder.yosys": "archgym.simulators.adder_models:AdderYosys",
-        "multiplier.yosys": "archgym.simulators.multiplier_models:MultiplierYosys",
+        "adder.analytical": "archgym.simulators.arith.cost_models:AdderAnalytical",
+        "multiplier.analytical": "archgym.simulators.arith.cost_models:MultiplierAnalytical",
+        "adder.yosys": "archgym.rtl.arith.cost_models:AdderYosys",
+        "multiplier.yosys": "archgym.rtl.arith.cost_models:MultiplierYosys",
+        "approx_multiplier.measured": "archgym.simulators.approx.cost_models:ApproxMeasured",
+        "approx_multiplier.closed_form": "archgym.simulators.approx.cost_models:ApproxClosedForm",
+        "npu.analytical": "archgym.simulators.npu.cost_models:NPUAnalytical",
+        "npu.scalesim": "archgym.simulators.npu.cost_models:NPUScaleSim",
+        "npu_hetero.analytical": "archgym.simulators.npu.cost_models:NPUSystemAnalytical",
+        "npu_hetero.scalesim": "archgym.simulators.npu.cost_models:NPUSystemScaleSim",
+        "scratchpad.replay": "archgym.simulators.scratchpad.replay:ScratchpadReplay",
     },
 )
 
 
-def simulator_for(family: str, cost_model: str) -> Any:
-    """The Simulator class registered as '<family>.<cost_model>'."""
+def simulator_for(family: str, cost_model: str, field: str = "cost_model") -> Any:
+    """The Simulator class registered as '<family>.<cost_model>'; an unknown name is a ConfigError on
+    ``field`` (the env's config field that selects the cost model) listing the valid ones."""
     name = f"{family}.{cost_model}"
-    if name not in simulators:
-        valid = [n.split(".", 1)[1] for n in simulators.names() if n.startswith(family + ".")]
-        raise UnknownNameError(f"cost_model of env '{family}'", cost_model, valid)
+    if not isinstance(cost_model, str) or name not in simulators:
+        valid = sorted(n.split(".", 1)[1] for n in simulators.names() if n.startswith(family + "."))
+        raise ConfigError(field, f"unknown cost model {cost_model!r} of env '{family}'; valid: {', '.join(valid)}")
     return simulators.get(name)
+
+
+def cost_models(family: str) -> list[str]:
+    """The cost-model names registered for a family (``env.cost_model=`` values)."""
+    return sorted(n.split(".", 1)[1] for n in simulators.names() if n.startswith(family + "."))

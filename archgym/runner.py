@@ -18,7 +18,7 @@ from typing import Any
 from archgym.config import build_agent, build_problem
 from archgym.evaluator import BudgetExhausted, Evaluator, Record
 from archgym.logs import LogStore, RunInfo, default_url
-from archgym.problem import DesignProblem, canonical_json, design_hash
+from archgym.problem import DesignProblem, VerilogExport, canonical_json, design_hash
 
 TRACKED_PACKAGES = ("archgym", "numpy", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "optuna")
 
@@ -177,14 +177,13 @@ def summarize(
     for name, design in problem.baselines().items():
         ev = evaluator.evaluate_unlogged(design)
         summary["baselines"][name] = {"cost": ev.cost, "metrics": ev.metrics, "feasible": ev.feasible}
-    if best is not None:
+    if best is not None and isinstance(problem, VerilogExport):
         verilog = problem.to_verilog(best.design, module_name=f"{problem.name}_best")
-        if verilog is not None:
-            path = out_dir / "best.v"
-            path.write_text(verilog)
-            summary["verilog"] = str(path)
-            if spec.verify:
-                summary["verilog_verification"] = problem.verify_verilog(best.design, verilog)
+        path = out_dir / "best.v"
+        path.write_text(verilog)
+        summary["verilog"] = str(path)
+        if spec.verify:
+            summary["verilog_verification"] = problem.verify_verilog(best.design, verilog)
     return summary
 
 
@@ -228,7 +227,7 @@ def print_table(summary: dict[str, Any], file=sys.stdout) -> None:
         f"{summary['failed_evaluations']} failed, {summary['wall_time_s']} s",
         file=file,
     )
-    print(tabulate(rows, headers=["design", "cost"] + metric_names, floatfmt=".4g"), file=file)
+    print(tabulate(rows, headers=["design", "cost", *metric_names], floatfmt=".4g"), file=file)
     if summary.get("verilog"):
         print(f"Verilog: {summary['verilog']}  ({summary.get('verilog_verification', 'not verified')})", file=file)
     print(f"log: {summary['log']}  run: {summary['run_id']}", file=file)

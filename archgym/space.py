@@ -9,8 +9,9 @@ distributions, and to/from a flat vector in [0, 1)^d for vector-based optimizers
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

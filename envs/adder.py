@@ -31,9 +31,9 @@ import numpy as np
 from archgym.envs.prefix_edits import PrefixEdits
 from archgym.errors import ConfigError, DesignError
 from archgym.metrics import weighted_cost
-from archgym.problem import DesignProblem, Evaluation
+from archgym.problem import DesignProblem, EditParameterFace, Evaluation, SimulatorBacked, VerilogExport
 from archgym.registry import simulator_for
-from archgym.simulators.prefix import CLASSICAL, PrefixGraph, classical
+from archgym.simulators.arith.prefix import CLASSICAL, PrefixGraph, classical
 
 MODES = ("weighted", "theoretical")
 
@@ -48,14 +48,14 @@ class AdderConfig:
     cost_model: str = "analytical"
     episode_length: int = 64
     liberty: str | None = None  # Liberty file for cost_model=yosys
-    synth_flow: str = "structural"  # cost_model=yosys: a flow of archgym.simulators.synthesis.FLOWS
+    synth_flow: str = "structural"  # cost_model=yosys: a flow of archgym.simulators.eda.synthesis.FLOWS
     synth_timeout: float = 120.0  # cost_model=yosys: seconds per synthesis, then a failed evaluation
     synth_jobs: int | None = None  # cost_model=yosys: parallel syntheses per batch (default: the cores)
 
 
-class AdderProblem(DesignProblem[PrefixGraph]):
+class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph], VerilogExport[PrefixGraph],
+                   DesignProblem[PrefixGraph]):
     name = "adder"
-    gym_id = "archgym/Adder-v0"
     description = "parallel-prefix adders: add/delete prefix nodes (PrefixRL / ArithTreeRL)"
     config_class = AdderConfig
     default_budget = 400
@@ -104,8 +104,6 @@ class AdderProblem(DesignProblem[PrefixGraph]):
     def _reference(self) -> dict[str, float]:
         return self.simulator.metrics(self._baselines["sklansky"])
 
-    def evaluate(self, design: PrefixGraph) -> Evaluation:
-        return self.score(design, self.simulator.metrics(design))
 
     def score(self, design: PrefixGraph, m: dict[str, float]) -> Evaluation:
         if self.config.mode == "theoretical":
@@ -157,11 +155,11 @@ class AdderProblem(DesignProblem[PrefixGraph]):
 
     # ---- Verilog ----------------------------------------------------------------------
     def to_verilog(self, design: PrefixGraph, module_name: str = "prefix_adder") -> str:
-        from archgym.rtl.adder import adder_verilog
+        from archgym.rtl.arith.adder import adder_verilog
 
         return adder_verilog(design, module_name=module_name)
 
     def verify_verilog(self, design: PrefixGraph, verilog: str) -> str:
-        from archgym.rtl.adder import verify_adder
+        from archgym.rtl.arith.adder import verify_adder
 
         return verify_adder(design, verilog)

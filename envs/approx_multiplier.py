@@ -33,28 +33,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from archgym.errors import ConfigError, DesignError
-from archgym.problem import DesignProblem, Evaluation
-from archgym.simulators import approx_multipliers as am
-from archgym.simulators import dnn_error as de
+from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked, VerilogExport
+from archgym.registry import simulator_for
+from archgym.simulators.approx import dnn_error as de
+from archgym.simulators.approx import library as am
+from archgym.simulators.approx.cost_models import LayerAssignment
 from archgym.space import Categorical, DesignSpace, Point
 
-ACCURACY_MODELS = ("measured", "closed_form")
 #: representative uniform assignments offered as baselines (one per family, mid-range error)
 UNIFORM_BASELINES = ("truncc6", "bam_h2v6", "kul4", "mitchell7", "drum5", "c42_9")
-
-
-@dataclass(frozen=True)
-class LayerAssignment:
-    """One multiplier configuration name per layer."""
-
-    layers: tuple[str, ...]
 
 
 @dataclass
@@ -66,9 +59,10 @@ class ApproxMultiplierConfig:
     episode_length: int = 32
 
 
-class ApproxMultiplierProblem(DesignProblem[LayerAssignment]):
+class ApproxMultiplierProblem(SimulatorBacked[LayerAssignment], ParameterFace[LayerAssignment],
+                              SequentialFace[LayerAssignment], VerilogExport[LayerAssignment],
+                              DesignProblem[LayerAssignment]):
     name = "approx_multiplier"
-    gym_id = "archgym/ApproxMultiplier-v0"
     description = "approximate multiplier per DNN layer: min energy s.t. an accuracy-drop bound"
     config_class = ApproxMultiplierConfig
     default_budget = 200
@@ -78,8 +72,6 @@ class ApproxMultiplierProblem(DesignProblem[LayerAssignment]):
         super().__init__(config)
         if not isinstance(config.max_accuracy_drop, (int, float)) or not 0 <= config.max_accuracy_drop <= 100:
             raise ConfigError("max_accuracy_drop", f"must be in [0, 100] percentage points, got {config.max_accuracy_drop!r}")
-        if config.accuracy_model not in ACCURACY_MODELS:
-            raise ConfigError("accuracy_model", f"must be one of {', '.join(ACCURACY_MODELS)}, got {config.accuracy_model!r}")
         if config.fold not in de.FOLDS:
             raise ConfigError("fold", f"must be one of {de.FOLDS}, got {config.fold!r}")
         self.names: tuple[str, ...] = tuple(am.catalogue(8))
@@ -88,9 +80,8 @@ class ApproxMultiplierProblem(DesignProblem[LayerAssignment]):
         if not isinstance(config.episode_length, int) or config.episode_length < 1:
             raise ConfigError("episode_length", f"must be an integer >= 1, got {config.episode_length!r}")
         self._index = {n: i for i, n in enumerate(self.names)}
-        self._layer_costs: dict[tuple[int, str], tuple[float, float]] = {}
-        self._accuracies: dict[tuple[str, ...], tuple[float, float, float, float]] = {}
         self.n_layers = de.quantized_mlp(config.fold).n_layers
+        self.simulator = simulator_for(self.name, config.accuracy_model, "accuracy_model")(config)
 
     # ---- design I/O -------------------------------------------------------------------
     def to_json(self, design: LayerAssignment) -> dict[str, Any]:
@@ -120,58 +111,15 @@ class ApproxMultiplierProblem(DesignProblem[LayerAssignment]):
     # ---- cost -------------------------------------------------------------------------
     def layer_cost(self, layer: int, name: str) -> tuple[float, float]:
         """(energy of one inference's products in this layer, multiplier area) for one configuration."""
-        if (layer, name) not in self._layer_costs:
-            self._layer_costs[layer, name] = self._layer_cost(layer, name)
-        return self._layer_costs[layer, name]
+        return self.simulator.layer_cost(layer, name)
 
-    def _layer_cost(self, layer: int, name: str) -> tuple[float, float]:
-        sens = de.network_sensitivity(self.config.fold)
-        w = de.quantized_mlp(self.config.fold).weights[layer]
-        p_act, p_w = de.operand_histograms(sens.inputs[layer], w)
-        cfg = am.get_config(name)
-        cost = am.hardware_cost(cfg, am.operand_activity(p_act, de._abs_hist(p_w), cfg.n))
-        return w.size * cost.energy, cost.area
-
-    @cached_property
-    def exact_energy(self) -> float:
-        return sum(self.layer_cost(i, "exact")[0] for i in range(self.n_layers))
-
-    def _accuracy(self, layers: tuple[str, ...]) -> tuple[float, float, float, float]:
-        """(accuracy, drop, kl, predicted relative distortion) under the configured accuracy model (cached)."""
-        if layers not in self._accuracies:
-            if len(self._accuracies) >= 65536:  # bound the memory of very long runs
-                self._accuracies.clear()
-            self._accuracies[layers] = self._accuracy_uncached(layers)
-        return self._accuracies[layers]
-
-    def _accuracy_uncached(self, layers: tuple[str, ...]) -> tuple[float, float, float, float]:
-        fold = self.config.fold
-        pred = de.predict_fidelity(layers, fold)
-        base = de.network_sensitivity(fold).accuracy
-        if self.config.accuracy_model == "measured":
-            m = de.measure_fidelity(layers, fold)
-            return m.accuracy, m.accuracy_drop, m.kl, pred.relative_distortion
-        return base - pred.accuracy_drop, pred.accuracy_drop, pred.kl, pred.relative_distortion
-
-    def evaluate(self, design: LayerAssignment) -> Evaluation:
-        costs = [self.layer_cost(i, n) for i, n in enumerate(design.layers)]
-        energy = sum(c[0] for c in costs)
-        acc, drop, kl, rel = self._accuracy(design.layers)
-        metrics = {
-            "energy": energy,
-            "energy_ratio": energy / self.exact_energy,
-            "area": sum(c[1] for c in costs),  # one multiplier per layer
-            "accuracy": 100.0 * acc,
-            "accuracy_drop": 100.0 * drop,
-            "kl": kl,
-            "predicted_distortion": rel,
-            **{f"layer{i}_choice": float(self._index[n]) for i, n in enumerate(design.layers)},
-        }
+    def score(self, design: LayerAssignment, m: dict[str, float]) -> Evaluation:
+        m = {**m, **{f"layer{i}_choice": float(self._index[n]) for i, n in enumerate(design.layers)}}
         bound = float(self.config.max_accuracy_drop)
-        if 100.0 * drop > bound:
-            return Evaluation(metrics, math.inf, feasible=False,
-                              reason=f"accuracy drop {100.0 * drop:.3f} pp > bound {bound:g} pp")
-        return Evaluation(metrics, energy / self.exact_energy)
+        if m["accuracy_drop"] > bound:
+            return Evaluation(m, math.inf, feasible=False,
+                              reason=f"accuracy drop {m['accuracy_drop']:.3f} pp > bound {bound:g} pp")
+        return Evaluation(m, m["energy_ratio"])
 
     # ---- parameter face ---------------------------------------------------------------
     def space(self) -> DesignSpace:
@@ -212,40 +160,11 @@ class ApproxMultiplierProblem(DesignProblem[LayerAssignment]):
 
     # ---- Verilog ----------------------------------------------------------------------
     def to_verilog(self, design: LayerAssignment, module_name: str = "approx_multipliers") -> str:
-        from archgym.rtl.approx_multiplier import module_name as mod, to_verilog
+        from archgym.rtl.approx.verilog import layers_verilog
 
-        distinct = list(dict.fromkeys(design.layers))
-        parts = [f"// {self.name}: one unsigned 8x8 multiplier per layer: {', '.join(design.layers)}\n"]
-        parts += [to_verilog(am.get_config(n)) for n in distinct]
-        ports = ", ".join(f"input [7:0] a{i}, input [7:0] b{i}, output [15:0] p{i}" for i in range(self.n_layers))
-        body = "".join(f"  {mod(am.get_config(n))} layer{i}(.a(a{i}), .b(b{i}), .p(p{i}));\n"
-                       for i, n in enumerate(design.layers))
-        parts.append(f"module {module_name}({ports});\n{body}endmodule\n")
-        return "\n".join(parts)
+        return layers_verilog([am.get_config(n) for n in design.layers], module_name, comment=self.name)
 
     def verify_verilog(self, design: LayerAssignment, verilog: str) -> str:
-        """Simulate the top module (the last in the file) layer by layer against the numpy tables."""
-        import re
+        from archgym.rtl.approx.verilog import verify_layers
 
-        from archgym.errors import SimulationError
-        from archgym.rtl.approx_multiplier import simulate_modules
-
-        tops = re.findall(r"^module\s+(\w+)", verilog, flags=re.M)
-        if not tops:
-            raise SimulationError("no module in the Verilog text")
-        wrappers = []
-        for i in range(self.n_layers):  # expose layer i of the top as m(a, b, p), other inputs tied to 0
-            conns = ", ".join(f".a{j}(a), .b{j}(b), .p{j}(p)" if j == i else f".a{j}(8'd0), .b{j}(8'd0), .p{j}()"
-                              for j in range(self.n_layers))
-            wrappers.append(f"module chk_layer{i}(input [7:0] a, input [7:0] b, output [15:0] p);\n"
-                            f"  {tops[-1]} top({conns});\nendmodule\n")
-        tables = simulate_modules(verilog + "\n" + "".join(wrappers), [f"chk_layer{i}" for i in range(self.n_layers)], 8)
-        for i, (name, table) in enumerate(zip(design.layers, tables)):
-            ref = am.product_table(am.get_config(name))
-            if not np.array_equal(table, ref):
-                a, b = np.argwhere(table != ref)[0]
-                raise SimulationError(f"layer {i} ({name}) of module {tops[-1]} differs from the numpy model at "
-                                      f"a={a}, b={b}: {table[a, b]} vs {ref[a, b]}")
-        distinct = list(dict.fromkeys(design.layers))
-        return (f"simulated all 65,536 input pairs of each of the {self.n_layers} layer multipliers of {tops[-1]} "
-                f"({', '.join(distinct)}) against the numpy model with iverilog")
+        return verify_layers([am.get_config(n) for n in design.layers], verilog)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -26,7 +26,7 @@ INVALID_ACTION_PENALTY = -0.01
 
 
 class DesignEnv(gym.Env):
-    metadata = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
 
     def __init__(
         self,
@@ -92,7 +92,7 @@ class DesignEnv(gym.Env):
 class ParameterEnv(gym.Env):
     """One knob setting per episode: action = knob indices, reward = -cost / reference cost."""
 
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(self, problem: DesignProblem, evaluator: Evaluator | None = None):
         if not problem.has_parameter_face:
@@ -122,3 +122,14 @@ class ParameterEnv(gym.Env):
         else:
             reward = INFEASIBLE_PENALTY * 2
         return self._last.copy(), float(reward), True, False, {"cost": evaluation.cost, "metrics": dict(evaluation.metrics)}
+
+
+def make_env(env: str, **config: Any) -> gym.Env:
+    """Gymnasium's entry point for every registered family (``gymnasium.make("archgym/Adder-v0", width=64)``):
+    its ``default_gym_face`` (the sequential face where there is one), else the parameter face
+    (one-step episodes, MultiDiscrete knobs)."""
+    from archgym.config import build_problem
+
+    problem = build_problem(env, config)
+    sequential = problem.has_sequential_face and problem.default_gym_face == "sequential"
+    return DesignEnv(problem) if sequential else ParameterEnv(problem)

@@ -40,17 +40,18 @@ import numpy as np
 from archgym.envs.prefix_edits import PrefixEdits
 from archgym.errors import ConfigError, DesignError
 from archgym.metrics import weighted_cost
-from archgym.problem import DesignProblem, Evaluation
+from archgym.problem import DesignProblem, EditParameterFace, Evaluation, SimulatorBacked, VerilogExport
 from archgym.registry import simulator_for
-from archgym.simulators import multiplier as mul
-from archgym.simulators.prefix import PrefixGraph
+from archgym.simulators.arith import multiplier as mul
+from archgym.simulators.arith.prefix import PrefixGraph
 
 ENCODINGS = ("and", "booth")
 RESTARTS = ("incumbent", "start")
 BEST_BASELINE = "best_baseline"
 VERIFY_ENGINES = ("auto", "verilator", "icarus")
 EXHAUSTIVE_UP_TO = 8  # widths the Verilog check simulates exhaustively (verify_multiplier's default)
-BASELINE_ADDERS = ("ripple", "sklansky", "kogge_stone", "brent_kung")
+#: the final adders of the 12 classical baselines (x array, Wallace, Dadda trees)
+BASELINE_FINAL_ADDERS = ("ripple", "sklansky", "kogge_stone", "brent_kung")
 
 
 @dataclass
@@ -65,16 +66,16 @@ class MultiplierConfig:
     cost_model: str = "analytical"
     episode_length: int = 4  # edits per episode; short episodes = local search around the incumbent
     liberty: str | None = None  # Liberty file for cost_model=yosys
-    synth_flow: str = "structural"  # cost_model=yosys: a flow of archgym.simulators.synthesis.FLOWS
+    synth_flow: str = "structural"  # cost_model=yosys: a flow of archgym.simulators.eda.synthesis.FLOWS
     synth_timeout: float = 120.0  # cost_model=yosys: seconds per synthesis, then a failed evaluation
     synth_jobs: int | None = None  # cost_model=yosys: parallel syntheses per batch (default: the cores)
     verify_random_vectors: int = 100_000  # simulation vectors of the Verilog check above 8 bits
     verify_engine: str = "auto"  # Verilog check: "verilator", "icarus", or "auto" (Verilator if installed)
 
 
-class MultiplierProblem(DesignProblem[mul.MultiplierDesign]):
+class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], EditParameterFace[mul.MultiplierDesign],
+                        VerilogExport[mul.MultiplierDesign], DesignProblem[mul.MultiplierDesign]):
     name = "multiplier"
-    gym_id = "archgym/Multiplier-v0"
     description = "multipliers: compressor tree (RL-MUL edits) + final prefix adder, searched jointly"
     config_class = MultiplierConfig
     default_budget = 30_000
@@ -127,7 +128,7 @@ class MultiplierProblem(DesignProblem[mul.MultiplierDesign]):
         return {
             f"{tree}_{adder}": mul.multiplier_baseline(tree, adder, c.width, c.encoding, c.signed)
             for tree in mul.TREES
-            for adder in BASELINE_ADDERS
+            for adder in BASELINE_FINAL_ADDERS
         }
 
     def baselines(self) -> dict[str, mul.MultiplierDesign]:
@@ -138,8 +139,6 @@ class MultiplierProblem(DesignProblem[mul.MultiplierDesign]):
     def _reference(self) -> dict[str, float]:
         return self.simulator.metrics(self._baselines["dadda_sklansky"])
 
-    def evaluate(self, design: mul.MultiplierDesign) -> Evaluation:
-        return self.score(design, self.simulator.metrics(design))
 
     def score(self, design: mul.MultiplierDesign, m: dict[str, float]) -> Evaluation:
         return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
@@ -203,28 +202,24 @@ class MultiplierProblem(DesignProblem[mul.MultiplierDesign]):
 
     # ---- Verilog ----------------------------------------------------------------------
     def to_verilog(self, design: mul.MultiplierDesign, module_name: str = "multiplier") -> str:
-        from archgym.rtl.multiplier import multiplier_verilog
+        from archgym.rtl.arith.multiplier import multiplier_verilog
 
         return multiplier_verilog(design, module_name=module_name)
 
     def verify_verilog(self, design: mul.MultiplierDesign, verilog: str) -> str:
-        import re
+        from archgym.rtl.arith.multiplier import top_module, verify_multiplier
 
-        from archgym.rtl.multiplier import verify_multiplier
-
-        modules = re.findall(r"^\s*module\s+([A-Za-z_][A-Za-z0-9_$]*)", verilog, re.MULTILINE)
-        top = next(m for m in modules if f"{m}_final_adder" in modules)  # see multiplier_verilog
-        return verify_multiplier(design, verilog, top, random_vectors=self.config.verify_random_vectors,
+        return verify_multiplier(design, verilog, top_module(verilog), random_vectors=self.config.verify_random_vectors,
                                  exhaustive_up_to=EXHAUSTIVE_UP_TO, engine=self.verify_engine())
 
     def verify_engine(self) -> str:
         """The simulator of the Verilog check: ``verify_engine``; "auto" picks Verilator when it is installed
         and the check simulates random vectors (widths > 8: 17-32 s for 100k 16-bit vectors on a loaded 2-core
         machine, Icarus ~51 s), else Icarus (no compile step, faster for the few vectors of small widths)."""
-        import shutil
+        from archgym.simulators.eda import tools
 
         engine = self.config.verify_engine
         if engine == "auto":
             wide = self.config.width > EXHAUSTIVE_UP_TO
-            return "verilator" if wide and shutil.which("verilator") else "icarus"
+            return "verilator" if wide and tools.available("verilator") else "icarus"
         return engine

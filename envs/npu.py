@@ -1,6 +1,6 @@
 """NPU dataflow family: ``env=npu``, Gymnasium id ``archgym/NPUDataflow-v0``.
 
-Design: one spatial PE array (`archgym.simulators.npu.NPUDesign`).  JSON form::
+Design: one spatial PE array (`archgym.simulators.npu.model.NPUDesign`).  JSON form::
 
     {"rows": 32, "cols": 32, "dataflow": "ws", "ifmap_kb": 64, "filter_kb": 64, "ofmap_kb": 64,
      "loop_order": "col_outer", "dram_bw": 10, "word_bytes": 1}
@@ -42,7 +42,6 @@ next smaller one (masked at the ends); observation: each knob's position in its 
 from __future__ import annotations
 
 import bisect
-import configparser
 import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -52,11 +51,13 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from archgym.errors import ArchGymError, ConfigError, DesignError
-from archgym.problem import DesignProblem, Evaluation
-from archgym.simulators import npu
-from archgym.simulators.npu import NPUDesign
-from archgym.simulators.npu_workloads import Layer, load_workload
+from archgym.errors import ConfigError, DesignError
+from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
+from archgym.registry import simulator_for
+from archgym.simulators.npu import model as npu
+from archgym.simulators.npu.model import NPUDesign
+from archgym.simulators.npu.scalesim.backend import load_scalesim_config
+from archgym.simulators.npu.workloads import select_layers
 from archgym.space import Categorical, DesignSpace, Point
 
 OBJECTIVES = ("latency", "energy", "edp", "target")
@@ -69,8 +70,6 @@ REFERENCE_BASELINE = "scalesim_scale"
 #: Jouppi et al., "In-datacenter performance analysis of a tensor processing unit", ISCA 2017,
 #: Sec. 2: the TPU v1's off-chip weight memory delivers 34 GB/s (two DDR3-2133 channels).
 TPU_V1_DRAM_GBPS = 34.0
-#: per-layer results kept across evaluations (each entry is a few hundred bytes)
-LAYER_CACHE_ENTRIES = 200_000
 
 
 @dataclass
@@ -85,6 +84,8 @@ class NPUConfig:
     dram_gbps: float | None = TPU_V1_DRAM_GBPS  # available DRAM bandwidth; None = unconstrained
     clock_ghz: float = 1.0  # converts words/cycle to GB/s (SCALE-Sim is cycle-based)
     word_bytes: int = 1  # int8 operands, as SCALE-Sim's default
+    cost_model: str = "analytical"  # analytical (the SCALE-Sim-validated model) | scalesim (SCALE-Sim 3.0.0 itself)
+    scalesim_timeout: float = 3600.0  # cost_model=scalesim: seconds per layer simulation, then a failed evaluation
     # per-knob choice overrides, e.g. +env.choices.rows=[8,16,32] (Hydra's + adds a key to the dict)
     choices: dict[str, list[Any]] = field(default_factory=dict)
     start: str = REFERENCE_BASELINE  # initial design of the sequential face (a baseline name)
@@ -98,23 +99,9 @@ def _positive(field: str, value: Any, optional: bool = True) -> None:
         raise ConfigError(field, f"must be a positive number, got {value!r}")
 
 
-def load_scalesim_config(text: str, source: str, word_bytes: int = 1) -> NPUDesign:
-    """Map a SCALE-Sim .cfg ([architecture_presets]) to a design: array shape, dataflow, SRAM sizes
-    and the per-interface bandwidth (words/cycle; SCALE-Sim's USER interface bandwidth mode)."""
-    cp = configparser.ConfigParser()
-    try:
-        cp.read_string(text, source=source)
-        a = cp["architecture_presets"]
-        return NPUDesign(rows=int(a["ArrayHeight"]), cols=int(a["ArrayWidth"]), dataflow=a["Dataflow"].strip(),
-                         ifmap_kb=float(a["IfmapSramSzkB"]), filter_kb=float(a["FilterSramSzkB"]),
-                         ofmap_kb=float(a["OfmapSramSzkB"]), dram_bw=int(a["Bandwidth"]), word_bytes=word_bytes)
-    except (configparser.Error, KeyError, ValueError) as exc:
-        raise ConfigError(source, f"not a SCALE-Sim architecture config: {exc}") from None
-
-
-class NPUProblem(DesignProblem[NPUDesign]):
+class NPUProblem(SimulatorBacked[NPUDesign], ParameterFace[NPUDesign], SequentialFace[NPUDesign],
+                 DesignProblem[NPUDesign]):
     name = "npu"
-    gym_id = "archgym/NPUDataflow-v0"
     description = "NPU dataflow: PE array shape, dataflow, SRAM sizes, loop order, DRAM bandwidth (SCALE-Sim model)"
     config_class = NPUConfig
     default_budget = 200
@@ -137,11 +124,11 @@ class NPUProblem(DesignProblem[NPUDesign]):
             raise ConfigError("word_bytes", f"must be a positive integer, got {c.word_bytes!r}")
         if not isinstance(c.episode_length, int) or c.episode_length < 1:
             raise ConfigError("episode_length", f"must be an integer >= 1, got {c.episode_length!r}")
-        self.layers = self._load_layers()
         self.choices = self._load_choices()
         if c.start not in SCALESIM_CONFIGS:
             raise ConfigError("start", f"must be one of {', '.join(SCALESIM_CONFIGS)}, got {c.start!r}")
-        self._layer_cache: dict[tuple, dict[str, float]] = {}
+        self.simulator = simulator_for(self.name, c.cost_model)(c)
+        self.layers = select_layers(c.workload, c.layer)
 
     # ---- config -----------------------------------------------------------------------
     @property
@@ -149,23 +136,6 @@ class NPUProblem(DesignProblem[NPUDesign]):
         c = self.config
         pairs = (("cycles", c.target_cycles), ("energy_pj", c.target_energy_pj), ("area_mm2", c.target_area_mm2))
         return {m: float(t) for m, t in pairs if t is not None}
-
-    def _load_layers(self) -> list[Layer]:
-        c = self.config
-        try:
-            layers = load_workload(c.workload)
-        except ArchGymError as exc:
-            raise ConfigError("workload", str(exc)) from None
-        if c.layer is None:
-            return layers
-        key = str(c.layer).strip()
-        named = [l for l in layers if l.name == key]
-        if named:
-            return named[:1]
-        if key.lstrip("-").isdigit() and -len(layers) <= int(key) < len(layers):
-            return [layers[int(key)]]
-        raise ConfigError("layer", f"no layer {key!r} in {c.workload} (names: {', '.join(l.name for l in layers)}; "
-                                   f"or an index in [0, {len(layers)}))")
 
     def _load_choices(self) -> dict[str, tuple[Any, ...]]:
         out = {k: tuple(npu.DESIGN_SPACE[k]) for k in KNOBS}
@@ -214,29 +184,14 @@ class NPUProblem(DesignProblem[NPUDesign]):
 
     # ---- cost -------------------------------------------------------------------------
     def metrics(self, design: NPUDesign) -> dict[str, float]:
-        """The model's metrics, the derived ones (EDP, GB/s) first, as floats."""
-        if len(self._layer_cache) > LAYER_CACHE_ENTRIES:
-            self._layer_cache.clear()
-        r = npu.evaluate(design, self.layers, cache=self._layer_cache)
-        c = self.config
-        m = {
-            "cycles": r["cycles"],
-            "energy_pj": r["energy_pj"],
-            "area_mm2": r["area_mm2"],
-            "edp": r["cycles"] * r["energy_pj"],
-            "pe_utilization": r["pe_utilization"],
-            "dram_gbps": 3.0 * design.dram_bw * design.word_bytes * c.clock_ghz,
-            "dram_gbps_avg": r["dram_bytes"] / r["cycles"] * c.clock_ghz,
-        }
-        m.update({k: float(v) for k, v in r.items() if k not in m and isinstance(v, (int, float))})
-        return m
+        """The cost model's metrics of a design (see ``archgym.simulators.npu.cost_models``)."""
+        return self.simulator.metrics(design)
 
     @cached_property
     def _reference(self) -> dict[str, float]:
         return self.metrics(self.baselines()[REFERENCE_BASELINE])
 
-    def evaluate(self, design: NPUDesign) -> Evaluation:
-        m = self.metrics(design)
+    def score(self, design: NPUDesign, m: dict[str, float]) -> Evaluation:
         c = self.config
         if c.area_budget_mm2 is not None and m["area_mm2"] > c.area_budget_mm2:
             return Evaluation(m, math.inf, feasible=False,

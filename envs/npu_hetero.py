@@ -1,7 +1,7 @@
 """Heterogeneous NPU: ``env=npu_hetero``, Gymnasium id ``archgym/NPUHetero-v0``.
 
 Design: ``sub_accelerators`` PE arrays, each with the knobs of ``env=npu``, and the array each layer
-of the workload runs on (`archgym.simulators.npu_system`, after NASAIC, DAC 2020).  JSON form::
+of the workload runs on (`archgym.simulators.npu.system`, after NASAIC, DAC 2020).  JSON form::
 
     {"arrays": [{"rows": 64, "cols": 16, "dataflow": "os", ...}, {"rows": 32, ...}],
      "assignment": [0, 0, 1, ...]}          # one sub-accelerator index per layer
@@ -26,10 +26,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from archgym.errors import ConfigError, DesignError
 from archgym.envs.npu import KNOBS, NPUConfig, NPUProblem
-from archgym.simulators import npu_system
-from archgym.simulators.npu_system import NPUSystem
+from archgym.errors import ConfigError, DesignError
+from archgym.simulators.npu.system import NPUSystem
 from archgym.space import Categorical, DesignSpace, Point
 
 MAX_SUB_ACCELERATORS = 8
@@ -45,7 +44,6 @@ class HeteroNPUConfig(NPUConfig):
 
 class HeteroNPUProblem(NPUProblem):
     name = "npu_hetero"
-    gym_id = "archgym/NPUHetero-v0"
     description = "heterogeneous NPU: several PE arrays (dataflow, shape, SRAMs each) and a layer-to-array mapping"
     config_class = HeteroNPUConfig
     default_budget = 300
@@ -99,19 +97,6 @@ class HeteroNPUProblem(NPUProblem):
     def baselines(self) -> dict[str, NPUSystem]:
         return self._system_baselines
 
-    # ---- cost -------------------------------------------------------------------------
-    def metrics(self, design: NPUSystem) -> dict[str, float]:
-        r = npu_system.evaluate_system(design, self.layers, cache=self._layer_cache)
-        c = self.config
-        m = {"cycles": r["cycles"], "energy_pj": r["energy_pj"], "area_mm2": r["area_mm2"],
-             "edp": r["cycles"] * r["energy_pj"], "pe_utilization": r["pe_utilization"],
-             "dram_gbps": r["dram_bw_words_per_cycle"] * c.word_bytes * c.clock_ghz,
-             "dram_gbps_avg": r["dram_bytes"] / r["cycles"] * c.clock_ghz}
-        m.update({k: float(v) for k, v in r.items() if k not in m and isinstance(v, (int, float))})
-        for i, a in enumerate(r["arrays"]):
-            m[f"a{i}_busy_cycles"] = a["busy_cycles"]
-        return m
-
     # ---- parameter face ---------------------------------------------------------------
     def space(self) -> DesignSpace:
         knobs = [Categorical(f"a{i}.{k}", self.choices[k]) for i in range(self.n_arrays) for k in KNOBS]
@@ -143,7 +128,7 @@ class HeteroNPUProblem(NPUProblem):
     def action_mask(self, design: NPUSystem) -> np.ndarray:
         knob = [super(HeteroNPUProblem, self).action_mask(a) for a in self._padded(design)]
         moves = np.full(len(self.layers), self.n_arrays > 1)
-        return np.concatenate(knob + [moves])
+        return np.concatenate([*knob, moves])
 
     def _padded(self, design: NPUSystem) -> tuple:
         """The design's arrays, padded to sub_accelerators with copies of the last (a baseline has one)."""
@@ -157,7 +142,7 @@ class HeteroNPUProblem(NPUProblem):
         i, k = divmod(a, self._knob_actions)
         if i < self.n_arrays:
             new = super().apply_action(arrays[i], k)
-            return NPUSystem(arrays[:i] + (new,) + arrays[i + 1:], design.assignment)
+            return NPUSystem((*arrays[:i], new, *arrays[i + 1:]), design.assignment)
         if self.n_arrays == 1:
             raise DesignError(f"action {action}: a single array has no layer moves")
         j = a - self._knob_actions * self.n_arrays

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from archgym.simulators.prefix import PrefixGraph
+from archgym.simulators.arith.prefix import PrefixGraph
 
 
 class PrefixEdits:

@@ -3,7 +3,7 @@
 Problem (COSMA's setting, Li et al. 2023): run a DNN operator graph on an accelerator whose on-chip
 scratchpad holds ``capacity`` bytes; choose the operator order, where each tensor goes and which
 resident tensor to evict when space is short, to minimise the *non-compulsory* off-chip traffic
-(spill write-backs + reloads, bytes).  The exact cost model is ``archgym.simulators.scratchpad``.
+(spill write-backs + reloads, bytes).  The exact cost model is ``archgym.simulators.scratchpad.model``.
 
 Design: a (possibly partial) decision sequence.  JSON form::
 
@@ -36,25 +36,24 @@ policy, and (allocator ``two_sided``/``hinted``) one address hint per tensor; se
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from archgym.simulators import scratchpad as S
-from archgym.simulators import scratchpad_graphs as G
 
 from archgym.errors import ConfigError, DesignError
-from archgym.problem import DesignProblem, Evaluation
+from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
+from archgym.registry import simulator_for
+from archgym.simulators.scratchpad import model as spm
+from archgym.simulators.scratchpad.model import Budgets, Result
+from archgym.simulators.scratchpad.replay import HINT_LEVELS, Replay, Schedule, graph_name
 from archgym.space import Categorical, DesignSpace, Float, Point
 
-BUDGET_NAMES = ("m_r", "m_h", "m_p")
 ENV_ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal")
 VICTIM_POLICIES = ("belady", "belady_fit", "lru")
 REFERENCE_ORDERS = ("min_peak", "topo")
-HINT_LEVELS = {"two_sided": 2, "hinted": 9}  # address-hint resolution of the parameter face
 
 
 @dataclass
@@ -66,24 +65,12 @@ class ScratchpadConfig:
     seed: int = 1  # graph=random_dag: generator seed
     window: int = 8  # graph=random_dag: how far back an operator may read
     episode_length: int = 4096  # sequential face: cap on steps (an episode ends when all ops ran)
+    cost_model: str = "replay"  # the registered scratchpad cost model (archgym.simulators.scratchpad.replay)
 
 
-@dataclass(eq=False)
-class Schedule:
-    """A decision sequence: operators run so far, victims chosen so far, address hints.
-
-    ``state`` caches the simulator after these decisions (a pending victim decision included); it
-    is derived data, rebuilt by replay when missing, and not part of the design's identity."""
-
-    order: tuple[str, ...]
-    evictions: tuple[str, ...]
-    placement: tuple[tuple[str, float], ...] = ()
-    state: S.ScratchpadSim | None = field(default=None, repr=False)
-
-
-class ScratchpadProblem(DesignProblem[Schedule]):
+class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], SequentialFace[Schedule],
+                        DesignProblem[Schedule]):
     name = "scratchpad"
-    gym_id = "archgym/Scratchpad-v0"
     description = "DNN scratchpad scheduling: operator order + eviction + placement vs off-chip traffic (COSMA)"
     config_class = ScratchpadConfig
     default_budget = 2000
@@ -95,137 +82,14 @@ class ScratchpadProblem(DesignProblem[Schedule]):
             raise ConfigError("allocator", f"must be one of {', '.join(ENV_ALLOCATORS)}, got {config.allocator!r}")
         if config.episode_length < 1:
             raise ConfigError("episode_length", "must be >= 1")
-        self.graph_name = (f"random_dag_{config.ops}_s{config.seed}_w{config.window}" if config.graph == "random_dag"
-                           else str(config.graph))
-        self.g = S.compile_graph(self._load_graph(config))
-        self.capacity = self._parse_capacity(config.capacity)
-        m_r = max(self.g.op_footprint(i) for i in range(len(self.g.ops)))
-        if self.capacity < m_r:
-            raise ConfigError("capacity", f"{self.capacity} B is below M_R = {m_r} B (the largest operator's "
-                                          "inputs + weights + output): no schedule exists")
+        self.graph_name = graph_name(config.graph, config.ops, config.seed, config.window)
+        self.replay = Replay.from_config(config)
+        self.simulator = simulator_for(self.name, config.cost_model)(config)
+        self.g, self.capacity = self.replay.g, self.replay.capacity
         self.n_ops = len(self.g.ops)
         self.n_tensors = len(self.g.tensors)
-        self.reference = {"min_peak": self.min_peak_order, "topo": S.default_order(self.g)}
+        self.reference = {"min_peak": self.min_peak_order, "topo": spm.default_order(self.g)}
         self._rank = {o: k for k, o in enumerate(self.min_peak_order)}
-
-    # ---- configuration ------------------------------------------------------------------
-    @staticmethod
-    def _load_graph(config: ScratchpadConfig):
-        name = str(config.graph)
-        if name == "random_dag":
-            if config.ops < 1 or config.ops > 400:
-                raise ConfigError("ops", f"must be in [1, 400], got {config.ops}")
-            if config.window < 1:
-                raise ConfigError("window", f"must be >= 1, got {config.window}")
-            return G.random_dag(config.ops, seed=config.seed, window=config.window)
-        if name in G.WORKLOADS:
-            return G.workload(name)
-        if name.endswith(".json") or Path(name).is_file():
-            try:
-                return G.load_graph_json(name)
-            except (DesignError, ConfigError) as exc:
-                raise ConfigError("graph", f"{name}: {exc}") from None
-        raise ConfigError("graph", f"'{name}' is neither a shipped workload ({', '.join(sorted(G.WORKLOADS))}) "
-                                   "nor a JSON graph file")
-
-    def _parse_capacity(self, value: Any) -> int:
-        text = str(value).strip().lower()
-        if text in BUDGET_NAMES:
-            return int(getattr(self.budgets, text))
-        try:
-            cap = int(text)
-        except ValueError:
-            raise ConfigError("capacity", f"must be one of {', '.join(BUDGET_NAMES)} or a positive number of "
-                                          f"bytes, got {value!r}") from None
-        if cap <= 0:
-            raise ConfigError("capacity", f"must be positive, got {cap}")
-        return cap
-
-    @cached_property
-    def budgets(self) -> S.Budgets:
-        return S.budgets(self.g)
-
-    @cached_property
-    def min_peak_order(self) -> list[str]:
-        return S.min_peak_order(self.g)[0]
-
-    # ---- replay ---------------------------------------------------------------------------
-    def _hints(self, placement: tuple[tuple[str, float], ...]) -> dict[str, Any]:
-        """Allocator keyword arguments of ScratchpadSim for a design's placement hints."""
-        if self.config.allocator == "two_sided":
-            high = np.zeros(self.n_tensors, dtype=bool)
-            for name, h in placement:
-                high[self.g.tensor_index[name]] = h >= 0.5
-            return {"high": high}
-        if self.config.allocator == "hinted":
-            hint = np.zeros(self.n_tensors)
-            for name, h in placement:
-                hint[self.g.tensor_index[name]] = h
-            return {"hint": hint}
-        return {}
-
-    def completion(self, order: tuple[str, ...] | list[str]) -> list[str]:
-        """The default completion of an order prefix: the missing ops in min-peak order."""
-        seen = set(order)
-        return list(order) + [o for o in self.min_peak_order if o not in seen]
-
-    def _replay(self, order: tuple[str, ...], evictions: tuple[str, ...],
-                placement: tuple[tuple[str, float], ...]) -> tuple[S.ScratchpadSim, tuple[str, ...]]:
-        """Run the decisions; a decision beyond ``evictions`` inside the order takes Belady's victim,
-        except one of the last op, which stays pending.  Returns (sim, all victims taken)."""
-        sim = S.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self._hints(placement))
-        sim.future = [self.g.op_index[o] for o in self.completion(order)]
-        for pos, op in enumerate(order):
-            if op not in self.g.op_index:
-                raise DesignError(f"field 'order': unknown operator '{op}'")
-            if op not in sim.ready_ops():
-                raise DesignError(f"field 'order': operator '{op}' at position {pos} is not ready "
-                                  "(repeated, or a predecessor has not run)")
-            status = sim.schedule(op)
-            while status == "victim":
-                k = len(sim.evictions)
-                if k < len(evictions):
-                    if evictions[k] not in sim.candidates():
-                        raise DesignError(f"field 'evictions': choice {k} '{evictions[k]}' is not an eviction "
-                                          f"candidate when '{op}' runs (candidates: {sim.candidates()})")
-                    status = sim.evict(evictions[k])
-                elif pos == len(order) - 1:
-                    break
-                else:
-                    status = sim.evict(self.g.tensors[S.belady(sim, sim._candidates())].name)
-            if status == "infeasible":
-                break
-        if len(sim.evictions) < len(evictions):
-            raise DesignError(f"field 'evictions': {len(evictions)} choices given but the order only asks for "
-                              f"{len(sim.evictions)} victim decisions")
-        return sim, tuple(sim.evictions)
-
-    def _state(self, design: Schedule) -> S.ScratchpadSim:
-        if design.state is None:
-            design.state, _ = self._replay(design.order, design.evictions, design.placement)
-        return design.state
-
-    def _make(self, order, evictions, placement=()) -> Schedule:
-        sim, victims = self._replay(tuple(order), tuple(evictions), tuple(placement))
-        return Schedule(tuple(order), victims, tuple(placement), sim)
-
-    def run(self, design: Schedule) -> S.Result:
-        """The exact traffic of the design completed by the default policy."""
-        sim = self._state(design).copy()
-        full = self.completion(design.order)
-        sim.future = [self.g.op_index[o] for o in full]
-
-        def belady_victims(status: str) -> None:
-            while status == "victim":
-                status = sim.evict(self.g.tensors[S.belady(sim, sim._candidates())].name)
-
-        if sim.pending is not None and not sim.failed:
-            belady_victims("victim")
-        for op in full[len(design.order):]:
-            if sim.failed:
-                break
-            belady_victims(sim.schedule(op))
-        return sim.result()
 
     # ---- design I/O -------------------------------------------------------------------
     def to_json(self, design: Schedule) -> dict[str, Any]:
@@ -258,19 +122,30 @@ class ScratchpadProblem(DesignProblem[Schedule]):
                 raise DesignError(f"field 'placement': hint of '{name}' must be a number in [0, 1], got {h!r}")
             if float(h) != 0.0:
                 hints.append((name, float(h)))
-        return self._make(order, evictions, tuple(hints))
+        return self.replay.make(order, evictions, tuple(hints))
 
     # ---- cost model -------------------------------------------------------------------
-    def evaluate(self, design: Schedule) -> Evaluation:
-        r = self.run(design)
-        metrics = {"non_compulsory": float(r.non_compulsory), "compulsory": float(r.compulsory),
-                   "total": float(r.total), "peak": float(r.peak), "spill": float(r.spill_bytes),
-                   "reload": float(r.reload_bytes), "forced_resets": float(r.forced_resets),
-                   "fragmentation_evictions": float(r.fragmentation_evictions),
-                   "decided_ops": float(len(design.order))}
-        if not r.feasible:
-            return Evaluation(metrics, math.inf, feasible=False, reason=r.reason)
-        return Evaluation(metrics, float(r.non_compulsory))
+    @property
+    def budgets(self) -> Budgets:
+        return self.replay.budgets
+
+    @property
+    def min_peak_order(self) -> list[str]:
+        return self.replay.min_peak_order
+
+    def completion(self, order: tuple[str, ...] | list[str]) -> list[str]:
+        """The default completion of an order prefix: the missing ops in min-peak order."""
+        return self.replay.completion(order)
+
+    def run(self, design: Schedule) -> Result:
+        """The exact traffic of the design completed by the default policy."""
+        return self.replay.run(design)
+
+    def score(self, design: Schedule, m: dict[str, float]) -> Evaluation:
+        m = dict(m)
+        if not m.pop("feasible", 1.0):
+            return Evaluation(m, math.inf, feasible=False, reason=self.replay.run(design).reason)
+        return Evaluation(m, m["non_compulsory"])
 
     def baselines(self) -> dict[str, Schedule]:
         return self._baselines
@@ -282,25 +157,25 @@ class ScratchpadProblem(DesignProblem[Schedule]):
         for name, order, policy in (("topo_belady", self.reference["topo"], "belady"),
                                     ("minpeak_belady", self.min_peak_order, "belady"),
                                     ("topo_lru", self.reference["topo"], "lru")):
-            sim = S.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self._hints(()))
-            r = S.run_order(sim, order, S.POLICIES[policy])
-            out[name] = self._make(r.order, r.evictions)
+            sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(()))
+            r = spm.run_order(sim, order, spm.POLICIES[policy])
+            out[name] = self.replay.make(r.order, r.evictions)
         return out
 
     # ---- sequential face ----------------------------------------------------------------
     def initial_design(self, rng: np.random.Generator | None = None) -> Schedule:
-        return self._make((), ())
+        return self.replay.make((), ())
 
     def num_actions(self) -> int:
         return self.n_ops + self.n_tensors
 
     def action_mask(self, design: Schedule) -> np.ndarray:
-        sim = self._state(design)
+        sim = self.replay.state(design)
         mask = np.zeros(self.num_actions(), dtype=bool)
         if sim.failed:
             return mask
         if sim.pending is not None:
-            mask[[self.n_ops + t for t in sim._candidates()]] = True
+            mask[[self.n_ops + t for t in sim.candidate_indices()]] = True
         else:
             mask[np.flatnonzero((sim.n_pred_left == 0) & ~sim.executed)] = True
         return mask
@@ -309,19 +184,19 @@ class ScratchpadProblem(DesignProblem[Schedule]):
         action = int(action)
         if not self.action_mask(design)[action]:
             raise DesignError(f"action {action} is not legal here")
-        sim = self._state(design).copy()
+        sim = self.replay.state(design).copy()
         if action < self.n_ops:
             op = self.g.ops[action]
-            order = design.order + (op,)
+            order = (*design.order, op)
             sim.future = [self.g.op_index[o] for o in self.completion(order)]
             sim.schedule(op)
             return Schedule(order, design.evictions, design.placement, sim)
         victim = self.g.tensors[action - self.n_ops].name
         sim.evict(victim)
-        return Schedule(design.order, design.evictions + (victim,), design.placement, sim)
+        return Schedule(design.order, (*design.evictions, victim), design.placement, sim)
 
     def is_terminal(self, design: Schedule) -> bool:
-        return self._state(design).done
+        return self.replay.state(design).done
 
     def observation_space(self) -> gym.spaces.Box:
         return gym.spaces.Box(0.0, 1.0, shape=(3 * self.n_ops + 5 * self.n_tensors + 2,), dtype=np.float32)
@@ -329,7 +204,7 @@ class ScratchpadProblem(DesignProblem[Schedule]):
     def observe(self, design: Schedule) -> np.ndarray:
         """Per op: executed, ready, pending; per tensor: resident, dirty, candidate, consumers left
         (fraction), size / capacity; global: fraction of ops run, scratchpad fill."""
-        sim = self._state(design)
+        sim = self.replay.state(design)
         g = self.g
         ops = np.zeros((3, self.n_ops), dtype=np.float32)
         ops[0] = sim.executed
@@ -340,7 +215,7 @@ class ScratchpadProblem(DesignProblem[Schedule]):
         resident = list(sim.offset)
         ten[0, resident] = 1.0
         ten[1, resident] = [0.0 if sim.in_dram[t] else 1.0 for t in resident]
-        ten[2, sim._candidates()] = 1.0
+        ten[2, sim.candidate_indices()] = 1.0
         ten[3] = sim.remaining / np.maximum(1, [len(c) for c in g.consumers])
         ten[4] = np.minimum(1.0, g.size / self.capacity)
         extra = np.array([len(sim.order) / self.n_ops, min(1.0, sim.used / self.capacity)], dtype=np.float32)
@@ -368,11 +243,11 @@ class ScratchpadProblem(DesignProblem[Schedule]):
         rank = {o: k for k, o in enumerate(ref)}
         mix = float(point["mix"])
         key = np.array([(1 - mix) * (1 - rank[o] / self.n_ops) + mix * float(point[f"prio.{o}"]) for o in self.g.ops])
-        order = S.decode_order(self.g, key)
+        order = spm.decode_order(self.g, key)
         placement: tuple[tuple[str, float], ...] = ()
         if self.config.allocator in HINT_LEVELS:
             hints = [(t.name, float(point[f"addr.{t.name}"])) for t in self.g.tensors]
             placement = tuple(sorted((n, h) for n, h in hints if h != 0.0))
-        sim = S.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self._hints(placement))
-        r = S.run_order(sim, order, S.POLICIES[point["victim"]])
+        sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(placement))
+        r = spm.run_order(sim, order, spm.POLICIES[point["victim"]])
         return Schedule(tuple(r.order), tuple(r.evictions), placement, sim)

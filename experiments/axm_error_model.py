@@ -27,8 +27,8 @@ import time
 import numpy as np
 from scipy.stats import spearmanr
 
-from archgym.simulators import approx_multipliers as am
-from archgym.simulators import dnn_error as de
+from archgym.simulators.approx import dnn_error as de
+from archgym.simulators.approx import library as am
 
 MEASURES = ("accuracy_drop", "kl", "ce_increase", "margin_drop", "logit_mse")
 PREDICTORS = ("relative_iid", "relative_w", "logit_mse", "kl", "drop")

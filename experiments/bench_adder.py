@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from archgym.agents.mcts import MCTS, MCTSConfig
 from archgym.envs.adder import AdderConfig, AdderProblem
-from archgym.simulators.prefix import PrefixGraph
-
 from archgym.evaluator import BudgetExhausted, Evaluator, Record
+from archgym.simulators.arith.prefix import PrefixGraph
 
 #: minimum sizes at depth log2 n, Sergeev (ECCC TR13-041):
 #: 3.5 * 2^m - (8.5 + 3.5 * (m mod 2)) * 2^floor(m/2) + m + 5 for n = 2^m

@@ -14,7 +14,7 @@ import argparse
 import random
 import time
 
-from archgym.simulators.prefix import PrefixGraph, analytical_metrics, classical
+from archgym.simulators.arith.prefix import PrefixGraph, analytical_metrics, classical
 
 
 def random_edit(g: PrefixGraph, rng: random.Random) -> PrefixGraph:

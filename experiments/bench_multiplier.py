@@ -19,9 +19,9 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from archgym.envs.base import DesignEnv
 
 from archgym.config import build_problem
+from archgym.envs.base import DesignEnv
 from archgym.evaluator import Evaluator
 from archgym.runner import RunSpec, execute
 

@@ -20,9 +20,9 @@ import tempfile
 import time
 
 import pandas as pd
-from archgym.simulators import scratchpad as S
-from archgym.simulators import scratchpad_graphs as G
-from archgym.simulators import scratchpad_ilp as I
+
+from archgym.simulators.scratchpad import ilp as sp_ilp
+from archgym.simulators.scratchpad import model as sp
 
 GRAPHS = ("resnet18", "mobilenet_v2", "inception", "transformer", "random_dag")
 AGENTS = ("random", "ga", "aco")  # optuna's CMA-ES/TPE take minutes per 2,000 evaluations on ~200 knobs
@@ -30,12 +30,8 @@ AGENTS = ("random", "ga", "aco")  # optuna's CMA-ES/TPE take minutes per 2,000 e
 
 def run_agent(graph: str, budget_name: str, agent: str, evals: int, seed: int) -> tuple[float, float]:
     """Best non-compulsory bytes found by a registry agent, and its wall time (s)."""
-    from archgym import registry
     from archgym.runner import RunSpec, execute
 
-    if "scratchpad" not in registry.envs:  # until the env is in the built-in registry
-        registry.envs.register("scratchpad", "archgym.envs.scratchpad:ScratchpadProblem")
-        registry.BUILTIN_GYM_IDS["scratchpad"] = "archgym/Scratchpad-v0"
     with tempfile.TemporaryDirectory() as tmp:
         spec = RunSpec(env="scratchpad", agent=agent, budget=evals, seed=seed, out_dir=tmp, progress=False,
                        verify=False, env_config={"graph": graph, "capacity": budget_name, "allocator": "hinted"})
@@ -45,7 +41,7 @@ def run_agent(graph: str, budget_name: str, agent: str, evals: int, seed: int) -
     return (float(best["cost"]) if best else float("nan")), time.perf_counter() - t0
 
 
-def _nc(r: S.Result) -> float:
+def _nc(r: sp.Result) -> float:
     return float(r.non_compulsory) if r.feasible else float("nan")
 
 
@@ -53,27 +49,27 @@ def run(graphs=GRAPHS, evals: int = 2000, time_limit: float = 120.0, seed: int =
         agents=AGENTS) -> pd.DataFrame:
     rows = []
     for name in graphs:
-        g = S.compile_graph(G.workload(name))
-        b = S.budgets(g)
-        topo = S.default_order(g)
-        minpeak, _, _ = S.min_peak_order(g)
+        g = sp.compile_graph(graphs.workload(name))
+        b = sp.budgets(g)
+        topo = sp.default_order(g)
+        minpeak, _, _ = sp.min_peak_order(g)
         for label, cap in (("M_R", b.m_r), ("M_H", b.m_h), ("M_P", b.m_p)):
             row = {"graph": name, "ops": len(g.ops), "budget": label, "bytes": cap}
-            row["linear_topo_belady"] = _nc(S.simulate(g, cap, topo, "belady", "best_fit"))
-            row["linear_minpeak_belady"] = _nc(S.simulate(g, cap, minpeak, "belady", "best_fit"))
-            row["lru_topo"] = _nc(S.simulate(g, cap, topo, "lru", "best_fit"))
+            row["linear_topo_belady"] = _nc(sp.simulate(g, cap, topo, "belady", "best_fit"))
+            row["linear_minpeak_belady"] = _nc(sp.simulate(g, cap, minpeak, "belady", "best_fit"))
+            row["lru_topo"] = _nc(sp.simulate(g, cap, topo, "lru", "best_fit"))
             for agent in agents:
                 row[f"agent:{agent}"], secs = run_agent(name, label.lower(), agent, evals, seed)
                 row[f"agent:{agent}_s"] = round(secs, 1)
             row["best_agent"] = min(row[f"agent:{a}"] for a in agents)
             row["best_agent_name"] = "/".join(a for a in agents if row[f"agent:{a}"] == row["best_agent"])
-            row["local_search"] = _nc(S.local_search(g, cap, evals, seed, "first_fit", init_orders=[topo, minpeak]))
-            ilp = I.solve_ilp(g, cap, time_limit, addresses=True)
+            row["local_search"] = _nc(sp.local_search(g, cap, evals, seed, "first_fit", init_orders=[topo, minpeak]))
+            ilp = sp_ilp.solve_ilp(g, cap, time_limit, addresses=True)
             row["ilp"] = _nc(ilp.result)
             row["ilp_gap"] = ilp.gap
             row["ilp_optimal"] = ilp.optimal
             row["ilp_s"] = round(ilp.seconds, 1)
-            row["ideal_ilp"] = _nc(I.solve_ilp(g, cap, time_limit, addresses=False).result)
+            row["ideal_ilp"] = _nc(sp_ilp.solve_ilp(g, cap, time_limit, addresses=False).result)
             base = min(row["linear_topo_belady"], row["linear_minpeak_belady"])
             row["ilp_removes_%"] = round(100 * (1 - row["ilp"] / base), 1) if base > 0 else float("nan")
             rows.append(row)

@@ -1,13 +1,13 @@
 """Calibrate the analytical (unit-gate) adder/multiplier models against synthesis, and compare with Yosys.
 
-Part 1, calibration.  Every classical adder (``archgym.simulators.prefix.CLASSICAL``) at 16/32/64/128
+Part 1, calibration.  Every classical adder (``archgym.simulators.arith.prefix.CLASSICAL``) at 16/32/64/128
 bits and every array/Wallace/Dadda tree x ripple/Sklansky/Kogge-Stone/Brent-Kung final adder at
-8/16/32 bits is synthesized with the ``structural`` flow (``archgym.simulators.synthesis``) onto the
+8/16/32 bits is synthesized with the ``structural`` flow (``archgym.simulators.eda.synthesis``) onto the
 default Liberty library, and the Spearman rank correlation between the analytical and the synthesized
 delay and area is printed.  Two figures per family and metric: *within width* (the designs of one
 width ranked against each other, the ranking a search at that width relies on; the mean over widths
 and the worst width are shown) and *pooled* (all widths together).  ``--refit`` also fits the
-analytical constants of ``archgym.simulators.cells`` to the synthesized figures (see :func:`refit`)
+analytical constants of ``archgym.simulators.arith.cells`` to the synthesized figures (see :func:`refit`)
 and prints the correlations before and after.
 
 Part 2, peers (``--peers``): Yosys's own ``{cout, sum} = a + b + cin`` (plain ``synth``) and ``p = a * b``
@@ -61,8 +61,8 @@ class Point:
 
 
 def calibration_points() -> list[Point]:
-    from archgym.simulators.multiplier import multiplier_baseline
-    from archgym.simulators.prefix import CLASSICAL, classical
+    from archgym.simulators.arith.multiplier import multiplier_baseline
+    from archgym.simulators.arith.prefix import CLASSICAL, classical
 
     pts = [Point("adder", n, k, classical(k, n)) for n in ADDER_WIDTHS for k in CLASSICAL]
     pts += [Point("multiplier", n, f"{t}+{a}", multiplier_baseline(t, a, n))
@@ -71,8 +71,8 @@ def calibration_points() -> list[Point]:
 
 
 def verilog_of(p: Point) -> tuple[str, str]:
-    from archgym.rtl.adder import adder_verilog
-    from archgym.rtl.multiplier import multiplier_verilog
+    from archgym.rtl.arith.adder import adder_verilog
+    from archgym.rtl.arith.multiplier import multiplier_verilog
 
     if p.family == "adder":
         return adder_verilog(p.design, module_name="prefix_adder"), "prefix_adder"
@@ -80,7 +80,7 @@ def verilog_of(p: Point) -> tuple[str, str]:
 
 
 def synthesize_points(pts: list[Point], jobs: int | None, **kw: Any) -> None:
-    from archgym.simulators.synthesis import synthesize_many
+    from archgym.simulators.eda.synthesis import synthesize_many
 
     for p, r in zip(pts, synthesize_many([verilog_of(p) for p in pts], jobs=jobs, **kw)):
         if isinstance(r, Exception):
@@ -90,8 +90,8 @@ def synthesize_points(pts: list[Point], jobs: int | None, **kw: Any) -> None:
 
 def analyze(pts: list[Point]) -> None:
     """Fill ``p.analytical`` with the analytical model under the constants currently in force."""
-    from archgym.simulators.multiplier import MultiplierDesign, evaluate
-    from archgym.simulators.prefix import analytical_metrics, classical
+    from archgym.simulators.arith.multiplier import MultiplierDesign, evaluate
+    from archgym.simulators.arith.prefix import analytical_metrics, classical
 
     for p in pts:
         if p.family == "adder":  # rebuild: a PrefixGraph keeps its timing from construction
@@ -125,7 +125,7 @@ def correlations(pts: list[Point]) -> dict[tuple[str, str], dict[str, float]]:
 
 
 # ------------------------------------------------------------------------------------------- re-fit
-#: the constants the fit may change: cell -> the attributes of ``archgym.simulators.cells`` it sets
+#: the constants the fit may change: cell -> the attributes of ``archgym.simulators.arith.cells`` it sets
 DELAY_KNOBS = ("XOR2.delay", "BLACK.delay", "GREY.delay", "FA.delay", "FA.carry_delay", "HA.delay",
                "HA.carry_delay", "FANOUT_DELAY")  # AND2.delay = 1 stays the unit
 AREA_KNOBS = ("AND2.area", "XOR2.area", "BLACK.area", "GREY.area", "FA.area", "HA.area")
@@ -134,7 +134,7 @@ _CELL_NAMES = {"AND2": "AND2", "XOR2": "XOR2", "BLACK": "BLACK", "GREY": "GREY",
 
 
 def current_constants() -> dict[str, float]:
-    from archgym.simulators import cells
+    from archgym.simulators.arith import cells
 
     out = {"FANOUT_DELAY": float(cells.FANOUT_DELAY)}
     for knob in DELAY_KNOBS + AREA_KNOBS + ("AND2.delay",):
@@ -151,7 +151,7 @@ def constants(values: dict[str, float]) -> Iterator[None]:
     The models import the constants by name at module load, so every importer's binding is patched,
     the derived constants recomputed and the caches that hold figures cleared.
     """
-    from archgym.simulators import cells, compressor_tree, multiplier, prefix
+    from archgym.simulators.arith import cells, compressor_tree, multiplier, prefix
 
     saved = {m: dict(vars(m)) for m in (cells, prefix, compressor_tree, multiplier)}
     try:
@@ -272,7 +272,7 @@ def search_adder(width: int, budget: int, seed: int, out_dir: Path) -> Found:
     from archgym.runner import RunSpec, execute
 
     if "adder.yosys" not in registry.simulators:
-        registry.simulators.register("adder.yosys", "archgym.simulators.adder_models:AdderYosys")
+        registry.simulators.register("adder.yosys", "archgym.rtl.arith.cost_models:AdderYosys")
     t = time.perf_counter()
     s = execute(RunSpec(env="adder", agent="ga", env_config={"width": width, "cost_model": "yosys"},
                         agent_config={"population_size": 16}, budget=budget, seed=seed,
@@ -283,7 +283,7 @@ def search_adder(width: int, budget: int, seed: int, out_dir: Path) -> Found:
     ran = [json.loads(r["metrics"]) if isinstance(r["metrics"], str) else r["metrics"]
            for r in rows if not (r["failed"] or r["cached"])]
     hits, fresh = _run_stats(ran, sum(bool(r["cached"]) for r in rows))
-    from archgym.simulators.prefix import PrefixGraph
+    from archgym.simulators.arith.prefix import PrefixGraph
 
     return Found("adder", width, PrefixGraph.from_json(s["best"]["design"]), len(rows), hits, fresh,
                  time.perf_counter() - t, f"runner: env=adder agent=ga budget={budget} seed={seed}")
@@ -292,8 +292,8 @@ def search_adder(width: int, budget: int, seed: int, out_dir: Path) -> Found:
 def _neighbours(design: Any, rng: Any, k: int) -> list[Any]:
     """``k`` random one-edit neighbours of a multiplier: an RL-MUL tree edit, a classical final adder,
     or a prefix-node add/delete of the final adder (each legalized by the design API)."""
-    from archgym.simulators.multiplier import legal_tree_edits, tree_edit, with_adder
-    from archgym.simulators.prefix import CLASSICAL, classical
+    from archgym.simulators.arith.multiplier import legal_tree_edits, tree_edit, with_adder
+    from archgym.simulators.arith.prefix import CLASSICAL, classical
 
     out: list[Any] = []
     while len(out) < k:
@@ -326,7 +326,8 @@ def search_multiplier(width: int, budget: int, seed: int, start: Any, jobs: int 
     from types import SimpleNamespace
 
     import numpy as np
-    from archgym.simulators.multiplier_models import MultiplierYosys
+
+    from archgym.rtl.arith.cost_models import MultiplierYosys
 
     t = time.perf_counter()
     sim = MultiplierYosys(SimpleNamespace(liberty=None, synth_jobs=jobs))
@@ -389,7 +390,7 @@ def print_calibration(before: dict, after: dict | None, fitted: dict[str, float]
 
 def _synth_rows(items: list[tuple[str, str, str, str]], jobs: int | None, backend: str) -> dict[str, Any]:
     """name -> SynthesisResult (or the error) for (name, verilog, top, flow) items on one Yosys backend."""
-    from archgym.simulators.synthesis import synthesize_many
+    from archgym.simulators.eda.synthesis import synthesize_many
 
     res = synthesize_many([{"verilog": v, "top": t, "flow": f} for _, v, t, f in items], jobs=jobs,
                           yosys=backend, timeout=1800)
@@ -447,8 +448,8 @@ def peers_table(pts: list[Point], found: dict[tuple[str, int], Found], jobs: int
 
 def check_found(found: dict[tuple[str, int], Found], out_dir: Path) -> None:
     """Save each best design's JSON and Verilog and check the Verilog computes the sum / product."""
-    from archgym.rtl.adder import verify_adder
-    from archgym.rtl.multiplier import verify_multiplier
+    from archgym.rtl.arith.adder import verify_adder
+    from archgym.rtl.arith.multiplier import verify_multiplier
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for (family, n), f in found.items():

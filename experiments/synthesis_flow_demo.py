@@ -2,7 +2,7 @@
 
 Yosys's default ``synth`` followed by a plain ABC mapping re-synthesizes a written-out adder, so
 ripple-carry, Sklansky and Kogge-Stone come out as near-identical netlists and an architecture
-search would have nothing to find.  The ``structural`` flow (see ``archgym.simulators.synthesis``)
+search would have nothing to find.  The ``structural`` flow (see ``archgym.simulators.eda.synthesis``)
 maps the design as written, with a delay target.  This script synthesizes ripple / Sklansky /
 Kogge-Stone adders at 8, 32 and 64 bits under both flows and prints area, OpenSTA delay, logic depth
 and cell count.
@@ -71,7 +71,7 @@ def adder_verilog(kind: str, n: int, top: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from archgym.simulators.synthesis import FLOWS, synthesize_many
+    from archgym.simulators.eda.synthesis import FLOWS, synthesize_many
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", type=int, nargs="+", default=[8, 32, 64])

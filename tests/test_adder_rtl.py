@@ -8,20 +8,19 @@ import shutil
 import pytest
 
 from archgym.errors import ConfigError, SimulationError
-from archgym.rtl.adder import adder_verilog
+from archgym.rtl.arith.adder import adder_verilog
 from archgym.rtl.verify import (
     EquivalenceJob,
     exhaustive_vectors,
-    find_yosys,
     prove_equivalent,
     prove_equivalent_batch,
     simulate,
 )
-from archgym.simulators.prefix import CLASSICAL, classical
-
+from archgym.simulators.arith.prefix import CLASSICAL, classical
+from archgym.simulators.eda import tools
 
 REFERENCE = "assign {cout, sum} = a + b + cin;"
-WIDTHS = list(range(2, 17)) + [31, 32, 33, 63, 64]
+WIDTHS = [*list(range(2, 17)), 31, 32, 33, 63, 64]
 
 needs_iverilog = pytest.mark.skipif(
     not (shutil.which("iverilog") and shutil.which("vvp")), reason="Icarus Verilog not installed"
@@ -108,7 +107,7 @@ def test_batch_reports_errors_per_job_and_continues():
 
 
 def test_find_yosys_and_argument_checks():
-    assert find_yosys()
+    assert tools.find("yosys").argv
     inputs, outputs = ports(4)
     with pytest.raises(ConfigError, match="top"):
         prove_equivalent("", "1bad", REFERENCE, inputs, outputs)

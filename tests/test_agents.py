@@ -18,7 +18,7 @@ from toy_problem import ToyProblem
 from archgym import logs, registry
 from archgym.errors import ArchGymError
 from archgym.metrics import pareto_front
-from archgym.problem import DesignProblem, Evaluation
+from archgym.problem import DesignProblem, Evaluation, SequentialFace
 from archgym.runner import RunSpec, execute
 
 #: small configs of the built-in envs (an env registered later runs with its defaults)
@@ -43,7 +43,7 @@ class LineConfig:
     length: int = 20
 
 
-class LineProblem(DesignProblem[int]):
+class LineProblem(SequentialFace[int], DesignProblem[int]):
     """Sequential-only toy: walk x in 0..length by +1/-1 towards ``target``; 6 of the 8 actions are
     never legal, so an agent that ignores the mask mostly wastes steps (which must not end its run
     before the budget).  No baselines, hence no parameter face."""
@@ -195,7 +195,7 @@ def test_vectorized_ppo_uses_the_budget_exactly(tmp_path):
 
 
 def test_agent_hyperparameters_are_validated_config_fields(tmp_path):
-    with pytest.raises(ArchGymError, match="agent.learnin_rate"):
+    with pytest.raises(ArchGymError, match=r"agent.learnin_rate"):
         _run("adder", "ppo", tmp_path, agent_config={"learnin_rate": 1e-3})
 
 

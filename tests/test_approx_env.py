@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
@@ -9,13 +10,9 @@ import shutil
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from archgym import registry
 from archgym.config import build_problem
 from archgym.envs.base import DesignEnv, ParameterEnv
 from archgym.errors import ConfigError, DesignError
-
-registry.envs.register("approx_multiplier", "archgym.envs.approx_multiplier:ApproxMultiplierProblem")
-registry.BUILTIN_GYM_IDS["approx_multiplier"] = "archgym/ApproxMultiplier-v0"
 
 
 def problem(**kw):
@@ -79,7 +76,7 @@ def test_infeasible_design_is_flagged_with_reason():
 def test_cheaper_configs_cost_less_energy():
     p = problem(accuracy_model="closed_form")
     e = [p.evaluate(p.uniform(n)).metrics["energy"] for n in ("exact", "trunc4", "trunc8", "trunc12")]
-    assert all(b < a for a, b in zip(e, e[1:]))
+    assert all(b < a for a, b in itertools.pairwise(e))
 
 
 @pytest.mark.parametrize("agent", ["random", "tpe"])

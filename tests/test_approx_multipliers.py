@@ -1,25 +1,27 @@
 """Approximate multiplier library: exactness, closed forms, monotonicity, RTL equivalence, GEMM distortion."""
 
+import itertools
+
 import numpy as np
 import pytest
 
 from archgym.errors import ConfigError
-from archgym.simulators import approx_multipliers as am
-from archgym.simulators import dnn_error as de
+from archgym.simulators.approx import dnn_error as de
+from archgym.simulators.approx import library as am
 
 V = np.arange(256)
 
 
 def test_exact_and_k0_are_exact():
-    for cfg in (am.MultiplierConfig("exact"), am.MultiplierConfig("trunc", k=0), am.MultiplierConfig("c42", k=0),
-                am.MultiplierConfig("kul", k=0), am.MultiplierConfig("drum", k=8)):
+    for cfg in (am.ApproxMultiplierSpec("exact"), am.ApproxMultiplierSpec("trunc", k=0), am.ApproxMultiplierSpec("c42", k=0),
+                am.ApproxMultiplierSpec("kul", k=0), am.ApproxMultiplierSpec("drum", k=8)):
         m = am.error_metrics(cfg)
         assert m.mae == 0 and m.ep == 0 and m.wce == 0, cfg
 
 
 def test_dadda_counts_match_anchor():
     # anchors.md: 8-bit Dadda tree 35 FA / 7 HA; our CPA adds a 14-bit ripple (13 FA + 1 HA)
-    c = am.build_netlist(am.MultiplierConfig("exact")).counts
+    c = am.build_netlist(am.ApproxMultiplierSpec("exact")).counts
     assert (c["FA"], c["HA"], c["AND2"]) == (35 + 13, 7 + 1, 64)
 
 
@@ -32,12 +34,12 @@ def test_netlist_matches_arithmetic_reference(name):
 @pytest.mark.parametrize("family,comp", [("trunc", False), ("trunc", True), ("c42", False), ("kul", False)])
 def test_error_grows_with_k(family, comp):
     ks = range(0, 8) if family == "kul" else range(0, 13)
-    mae = [am.error_metrics(am.MultiplierConfig(family, k=k, compensated=comp and k > 0)).mae for k in ks]
-    assert all(b >= a for a, b in zip(mae, mae[1:])) and mae[-1] > 0
+    mae = [am.error_metrics(am.ApproxMultiplierSpec(family, k=k, compensated=comp and k > 0)).mae for k in ks]
+    assert all(b >= a for a, b in itertools.pairwise(mae)) and mae[-1] > 0
 
 
 def test_mitchell_max_relative_error_is_one_ninth():
-    t = am.product_table(am.MultiplierConfig("mitchell", k=7)).astype(float)
+    t = am.product_table(am.ApproxMultiplierSpec("mitchell", k=7)).astype(float)
     ex = (V[:, None] * V[None, :]).astype(float)
     nz = ex > 0
     rel = (ex - t)[nz] / ex[nz]
@@ -56,7 +58,7 @@ def test_drum_is_nearly_unbiased():
 
 
 def test_kulkarni_block_error_only_for_3x3():
-    cfg = am.MultiplierConfig("kul", n=2, k=1)
+    cfg = am.ApproxMultiplierSpec("kul", n=2, k=1)
     t = am.product_table(cfg)
     ex = np.arange(4)[:, None] * np.arange(4)[None, :]
     assert t[3, 3] == 7 and np.array_equal(np.delete((t - ex).ravel(), 15), np.zeros(15))
@@ -64,18 +66,18 @@ def test_kulkarni_block_error_only_for_3x3():
 
 def test_bad_config_raises_config_error():
     with pytest.raises(ConfigError, match="k"):
-        am.MultiplierConfig("drum", k=1)
+        am.ApproxMultiplierSpec("drum", k=1)
     with pytest.raises(ConfigError, match="family"):
-        am.MultiplierConfig("booth")
+        am.ApproxMultiplierSpec("booth")
     with pytest.raises(ConfigError, match="multiplier"):
         am.get_config("nope")
     with pytest.raises(ConfigError, match="a"):
-        am.multiply(am.MultiplierConfig("exact"), np.array([256]), np.array([1]))
+        am.multiply(am.ApproxMultiplierSpec("exact"), np.array([256]), np.array([1]))
 
 
 def test_cost_decreases_with_truncation_and_energy_follows_activity():
-    areas = [am.hardware_cost(am.MultiplierConfig("trunc", k=k)).area for k in range(0, 14, 2)]
-    assert all(b < a for a, b in zip(areas, areas[1:]))
+    areas = [am.hardware_cost(am.ApproxMultiplierSpec("trunc", k=k)).area for k in range(0, 14, 2)]
+    assert all(b < a for a, b in itertools.pairwise(areas))
     c = am.get_config("drum4")
     assert am.hardware_cost(c, 0.25).energy == pytest.approx(0.5 * am.hardware_cost(c, 0.5).energy)
     assert am.operand_activity() == pytest.approx(0.5)

@@ -5,8 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from archgym.rtl import approx_multiplier as rt
-from archgym.simulators import approx_multipliers as am
+from archgym.rtl.approx import verilog as rt
+from archgym.simulators.approx import library as am
 
 pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")
 

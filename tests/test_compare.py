@@ -73,9 +73,8 @@ def test_ray_executor_on_a_local_cluster_matches_the_process_pool(tmp_path):
 
 
 def test_two_processes_share_one_optuna_study(tmp_path):
-    from archgym.experiments.shared_study_demo import run_shared_study
-
     from archgym.config import build_problem
+    from archgym.experiments.shared_study_demo import run_shared_study
 
     budget = 20
     study, _ = run_shared_study(tmp_path, budget=budget, processes=2, env_args=("env=adder", "env.width=8"))

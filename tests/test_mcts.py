@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from archgym.agents.mcts import MCTS, MCTSConfig
 from archgym.agents.random_search import RandomWalk, RandomWalkConfig
 from archgym.envs.adder import AdderConfig, AdderProblem
-
 from archgym.errors import ConfigError
 from archgym.evaluator import BudgetExhausted, Evaluator
 

@@ -6,13 +6,13 @@ import json
 
 import numpy as np
 import pytest
-from archgym.simulators import compressor_tree as ct
-from archgym.simulators import multiplier as m
-from archgym.simulators.prefix import classical
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archgym.errors import ConfigError, DesignError, UnknownNameError
+from archgym.simulators.arith import compressor_tree as ct
+from archgym.simulators.arith import multiplier as mul
+from archgym.simulators.arith.prefix import classical
 
 FAMILIES = [("and", False), ("and", True), ("booth", False), ("booth", True)]
 
@@ -30,14 +30,14 @@ def _all_pairs(n: int, signed: bool) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _random_walk(d: m.MultiplierDesign, steps: int, seed: int) -> m.MultiplierDesign:
+def _random_walk(d: mul.MultiplierDesign, steps: int, seed: int) -> mul.MultiplierDesign:
     rng = np.random.default_rng(seed)
     for _ in range(steps):
-        legal = np.flatnonzero(m.legal_tree_edits(d))
+        legal = np.flatnonzero(mul.legal_tree_edits(d))
         if legal.size == 0:
             break
         a = int(rng.choice(legal))
-        d = m.tree_edit(d, a // 4, a % 4)
+        d = mul.tree_edit(d, a // 4, a % 4)
     return d
 
 
@@ -46,7 +46,7 @@ def _random_walk(d: m.MultiplierDesign, steps: int, seed: int) -> m.MultiplierDe
 @pytest.mark.parametrize("n,fa,ha,stages", [(8, 35, 7, 4), (16, 195, 15, 6), (32, 899, 31, 8), (64, 3843, 63, 10),
                                             (128, 15875, 127, 11)])
 def test_dadda_anchor_counts_and_stages(n: int, fa: int, ha: int, stages: int) -> None:
-    met = m.evaluate(m.multiplier_baseline("dadda", "sklansky", n))
+    met = mul.evaluate(mul.multiplier_baseline("dadda", "sklansky", n))
     assert (met["full_adders"], met["half_adders"], met["stages"]) == (fa, ha, stages)
 
 
@@ -63,35 +63,35 @@ def test_wallace_anchor_counts(n: int, fa: int, ha: int, kept_ha: int) -> None:
     f, h = ct.wallace_counts(pp, spill=True)  # textbook count, carries spill above column 2n-1
     assert (f.sum(), h.sum()) == (fa, ha)
     assert h[: pp.columns].sum() == kept_ha  # the rest sit above the product MSB
-    d = m.multiplier_baseline("wallace", "ripple", n)  # designs keep the 2n product columns
+    d = mul.multiplier_baseline("wallace", "ripple", n)  # designs keep the 2n product columns
     assert (sum(d.full_adders), sum(d.half_adders)) == (fa, kept_ha)
 
 
 def test_array_closed_form() -> None:
     # carry-save array: (n-1)(n-2) full adders, n-1 half adders, one stage per added row (n-1)
     for n in (4, 7, 8, 16, 33):
-        met = m.evaluate(m.multiplier_baseline("array", "ripple", n))
+        met = mul.evaluate(mul.multiplier_baseline("array", "ripple", n))
         assert (met["full_adders"], met["half_adders"], met["stages"]) == ((n - 1) * (n - 2), n - 1, n - 1)
 
 
 def test_baselines_legal_every_width() -> None:
     for n in range(4, 65):
         pp = ct.partial_products(n)
-        for tree in m.TREES:
-            fa, ha = m._TREE_COUNTS[tree](pp)
+        for tree in mul.TREES:
+            fa, ha = mul._TREE_COUNTS[tree](pp)
             ct.check_legal(pp, fa, ha)
             assert np.array_equal(ct.legalize(pp, fa, ha)[0], fa)  # already legal: a no-op
     for enc, signed in FAMILIES[1:]:
         for n in (4, 5, 7, 16, 33, 64):
-            for tree in m.TREES:
-                d = m.multiplier_baseline(tree, "brent_kung", n, enc, signed)
+            for tree in mul.TREES:
+                d = mul.multiplier_baseline(tree, "brent_kung", n, enc, signed)
                 assert d.adder.n == d.adder_width
 
 
 def test_baseline_adders_and_structure() -> None:
-    d = m.multiplier_baseline("dadda", "kogge_stone", 16)
+    d = mul.multiplier_baseline("dadda", "kogge_stone", 16)
     assert d.adder == classical("kogge_stone", 31)  # AND array: column 0 holds a single bit
-    met = m.evaluate(d)
+    met = mul.evaluate(d)
     assert met["prefix_nodes"] == d.adder.size and met["prefix_depth"] == d.adder.depth
     assert met["area"] == pytest.approx(met["pp_area"] + met["tree_area"] + met["adder_area"])
     assert met["tree_area"] == 7 * 195 + 3 * 15  # Zimmermann FA 7, HA 3 (cells.py)
@@ -101,20 +101,20 @@ def test_baseline_adders_and_structure() -> None:
 
 def test_delay_ordering_of_baselines() -> None:
     for n in (16, 32):
-        delay = {t: m.evaluate(m.multiplier_baseline(t, "sklansky", n))["delay"] for t in m.TREES}
+        delay = {t: mul.evaluate(mul.multiplier_baseline(t, "sklansky", n))["delay"] for t in mul.TREES}
         assert delay["dadda"] < delay["array"]
-        rip = m.evaluate(m.multiplier_baseline("dadda", "ripple", n))
-        sk = m.evaluate(m.multiplier_baseline("dadda", "sklansky", n))
+        rip = mul.evaluate(mul.multiplier_baseline("dadda", "ripple", n))
+        sk = mul.evaluate(mul.multiplier_baseline("dadda", "sklansky", n))
         assert sk["delay"] < rip["delay"] and sk["area"] > rip["area"]
 
 
 def test_arrival_profile_is_nonuniform_and_used() -> None:
-    d = m.multiplier_baseline("dadda", "sklansky", 16)
-    prof = m.arrival_profile(d)
+    d = mul.multiplier_baseline("dadda", "sklansky", 16)
+    prof = mul.arrival_profile(d)
     assert len(prof) == d.adder.n and max(prof) > min(prof)
     # the middle columns (tallest) arrive last
     assert int(np.argmax(prof)) in range(8, 24)
-    assert m.evaluate(d)["delay"] >= max(prof)
+    assert mul.evaluate(d)["delay"] >= max(prof)
 
 
 # ----------------------------------------------------------------------------- bit-exact model
@@ -124,10 +124,10 @@ def test_simulate_exhaustive_baselines(enc: str, signed: bool) -> None:
     for n in range(4, 9):
         a, b = _all_pairs(n, signed)
         exp = _expected(a, b, n)
-        for tree in m.TREES:
+        for tree in mul.TREES:
             for adder in ("ripple", "kogge_stone", "brent_kung"):
-                d = m.multiplier_baseline(tree, adder, n, enc, signed)
-                assert (m.simulate_design(d, a, b).astype(object) == exp).all(), (n, tree, adder)
+                d = mul.multiplier_baseline(tree, adder, n, enc, signed)
+                assert (mul.simulate_design(d, a, b).astype(object) == exp).all(), (n, tree, adder)
 
 
 @settings(max_examples=25, deadline=None)
@@ -135,21 +135,21 @@ def test_simulate_exhaustive_baselines(enc: str, signed: bool) -> None:
        adder=st.sampled_from(["sklansky", "han_carlson", "ladner_fischer"]))
 def test_simulate_exhaustive_random_trees(fam: tuple[str, bool], n: int, steps: int, seed: int, adder: str) -> None:
     enc, signed = fam
-    d = _random_walk(m.multiplier_baseline("wallace", adder, n, enc, signed), steps, seed)
+    d = _random_walk(mul.multiplier_baseline("wallace", adder, n, enc, signed), steps, seed)
     a, b = _all_pairs(n, signed)
-    assert (m.simulate_design(d, a, b).astype(object) == _expected(a, b, n)).all()
+    assert (mul.simulate_design(d, a, b).astype(object) == _expected(a, b, n)).all()
 
 
 @pytest.mark.parametrize("n", [16, 32, 64])
 def test_simulate_random_wide(n: int) -> None:
     rng = np.random.default_rng(n)
     for enc, signed in FAMILIES:
-        d = _random_walk(m.multiplier_baseline("dadda", "brent_kung", n, enc, signed), 30, n)
+        d = _random_walk(mul.multiplier_baseline("dadda", "brent_kung", n, enc, signed), 30, n)
         vals = [0, 1, (1 << n) - 1] + [1 << k for k in range(n)]
         a = [int.from_bytes(rng.bytes(8), "little") % (1 << n) for _ in range(3000)] + vals * len(vals)
         b = [int.from_bytes(rng.bytes(8), "little") % (1 << n) for _ in range(3000)] + \
             [v for v in vals for _ in vals]
-        got = m.simulate_design(d, np.array(a, dtype=object), np.array(b, dtype=object))
+        got = mul.simulate_design(d, np.array(a, dtype=object), np.array(b, dtype=object))
         if signed:
             a = [x - (x >> (n - 1) << n) for x in a]
             b = [x - (x >> (n - 1) << n) for x in b]
@@ -158,15 +158,15 @@ def test_simulate_random_wide(n: int) -> None:
 
 
 def test_simulate_detects_a_wrong_netlist(monkeypatch: pytest.MonkeyPatch) -> None:
-    d = m.multiplier_baseline("dadda", "sklansky", 6)
+    d = mul.multiplier_baseline("dadda", "sklansky", 6)
     a, b = _all_pairs(6, False)
-    tree = m.reduced_tree(d)
+    tree = mul.reduced_tree(d)
     cells = list(tree.cells)
     c0 = cells[0]
     cells[0] = ct.Compressor(c0.kind, c0.column, c0.inputs, c0.carry, c0.sum, c0.stage)  # swap sum/carry
     broken = ct.ReducedTree(tuple(cells), tree.rows, tree.arrival, tree.stages, tree.net_count)
-    monkeypatch.setattr(m, "reduced_tree", lambda _d: broken)
-    assert not (m.simulate_design(d, a, b).astype(object) == _expected(a, b, 6)).all()
+    monkeypatch.setattr(mul, "reduced_tree", lambda _d: broken)
+    assert not (mul.simulate_design(d, a, b).astype(object) == _expected(a, b, 6)).all()
 
 
 # ----------------------------------------------------------------------------- edits
@@ -175,19 +175,19 @@ def test_simulate_detects_a_wrong_netlist(monkeypatch: pytest.MonkeyPatch) -> No
 @given(fam=st.sampled_from(FAMILIES), n=st.integers(4, 20), seed=st.integers(0, 10**6))
 def test_edit_mask_is_exact(fam: tuple[str, bool], n: int, seed: int) -> None:
     enc, signed = fam
-    d = _random_walk(m.multiplier_baseline("dadda", "ripple", n, enc, signed), 20, seed)
-    mask = m.legal_tree_edits(d)
+    d = _random_walk(mul.multiplier_baseline("dadda", "ripple", n, enc, signed), 20, seed)
+    mask = mul.legal_tree_edits(d)
     assert mask.shape == (2 * n * 4,)
     for idx in range(mask.size):
         col, kind = divmod(idx, 4)
         if mask[idx]:
-            nd = m.tree_edit(d, col, kind)  # constructor re-checks legality
+            nd = mul.tree_edit(d, col, kind)  # constructor re-checks legality
             fa_delta, ha_delta = nd.fa[col] - d.fa[col], nd.ha[col] - d.ha[col]
             assert (fa_delta, ha_delta) == [(0, 1), (0, -1), (-1, 1), (1, -1)][kind]
             assert np.array_equal(nd.fa[:col], d.fa[:col]) and np.array_equal(nd.ha[:col], d.ha[:col])
         else:
             with pytest.raises(DesignError, match=f"column {col}"):
-                m.tree_edit(d, col, kind)
+                mul.tree_edit(d, col, kind)
 
 
 def test_legalize_repairs_columns_above() -> None:
@@ -203,29 +203,29 @@ def test_legalize_repairs_columns_above() -> None:
 
 
 def test_edit_by_name_and_adder_swap() -> None:
-    d = m.multiplier_baseline("dadda", "ripple", 8)
-    col = int(np.flatnonzero(m.legal_tree_edits(d).reshape(-1, 4)[:, ct.ADD_HA])[0])
-    assert m.tree_edit(d, col, "add_ha") == m.tree_edit(d, col, ct.ADD_HA)
+    d = mul.multiplier_baseline("dadda", "ripple", 8)
+    col = int(np.flatnonzero(mul.legal_tree_edits(d).reshape(-1, 4)[:, ct.ADD_HA])[0])
+    assert mul.tree_edit(d, col, "add_ha") == mul.tree_edit(d, col, ct.ADD_HA)
     with pytest.raises(UnknownNameError):
-        m.tree_edit(d, col, "add_4to2")
-    d2 = m.with_adder(d, classical("sklansky", d.adder_width))
-    assert m.evaluate(d2)["delay"] < m.evaluate(d)["delay"]
+        mul.tree_edit(d, col, "add_4to2")
+    d2 = mul.with_adder(d, classical("sklansky", d.adder_width))
+    assert mul.evaluate(d2)["delay"] < mul.evaluate(d)["delay"]
     with pytest.raises(ConfigError, match="adder"):
-        m.with_adder(d, classical("sklansky", 16))
+        mul.with_adder(d, classical("sklansky", 16))
 
 
 def test_evaluation_is_deterministic_and_speed() -> None:
     import time
 
-    d = m.multiplier_baseline("dadda", "sklansky", 16)
-    assert m.evaluate(d) == m.evaluate(m.MultiplierDesign.from_json(d.to_json()))
+    d = mul.multiplier_baseline("dadda", "sklansky", 16)
+    assert mul.evaluate(d) == mul.evaluate(mul.MultiplierDesign.from_json(d.to_json()))
     rng = np.random.default_rng(0)
     t = time.perf_counter()
     for _ in range(150):
-        legal = np.flatnonzero(m.legal_tree_edits(d))
+        legal = np.flatnonzero(mul.legal_tree_edits(d))
         a = int(rng.choice(legal))
-        d = m.tree_edit(d, a // 4, a % 4)
-        m.evaluate(d)
+        d = mul.tree_edit(d, a // 4, a % 4)
+        mul.evaluate(d)
     assert 150 / (time.perf_counter() - t) > 150  # target 300 steps/s; margin for a loaded machine
 
 
@@ -233,35 +233,35 @@ def test_evaluation_is_deterministic_and_speed() -> None:
 
 @pytest.mark.parametrize("enc,signed", FAMILIES)
 def test_json_round_trip(enc: str, signed: bool) -> None:
-    d = _random_walk(m.multiplier_baseline("array", "han_carlson", 12, enc, signed), 25, 1)
+    d = _random_walk(mul.multiplier_baseline("array", "han_carlson", 12, enc, signed), 25, 1)
     text = json.dumps(d.to_json())
-    back = m.MultiplierDesign.from_json(text)
-    assert back == d and m.MultiplierDesign.from_json(json.loads(text)) == d
-    assert m.evaluate(back) == m.evaluate(d)
+    back = mul.MultiplierDesign.from_json(text)
+    assert back == d and mul.MultiplierDesign.from_json(json.loads(text)) == d
+    assert mul.evaluate(back) == mul.evaluate(d)
 
 
 def test_validation_errors_name_the_field() -> None:
-    d = m.multiplier_baseline("dadda", "ripple", 8)
+    d = mul.multiplier_baseline("dadda", "ripple", 8)
     j = d.to_json()
     with pytest.raises(ConfigError, match="'width'"):
-        m.multiplier_baseline("dadda", "ripple", 1)
+        mul.multiplier_baseline("dadda", "ripple", 1)
     with pytest.raises(ConfigError, match="'encoding'"):
-        m.multiplier_baseline("dadda", "ripple", 8, encoding="radix8")
+        mul.multiplier_baseline("dadda", "ripple", 8, encoding="radix8")
     with pytest.raises(UnknownNameError, match="tree"):
-        m.multiplier_baseline("wallce", "ripple", 8)
+        mul.multiplier_baseline("wallce", "ripple", 8)
     with pytest.raises(UnknownNameError, match="adder"):
-        m.multiplier_baseline("dadda", "carry_select", 8)
+        mul.multiplier_baseline("dadda", "carry_select", 8)
     with pytest.raises(ConfigError, match="'full_adders'"):
-        m.MultiplierDesign.from_json({**j, "full_adders": j["full_adders"][:-1]})
+        mul.MultiplierDesign.from_json({**j, "full_adders": j["full_adders"][:-1]})
     bad = list(j["half_adders"])
     bad[3] += 3  # three more half adders than column 3 has bits for
     with pytest.raises(DesignError, match="column 3"):
-        m.MultiplierDesign.from_json({**j, "half_adders": bad})
+        mul.MultiplierDesign.from_json({**j, "half_adders": bad})
     with pytest.raises(DesignError, match="missing field 'adder'"):
-        m.MultiplierDesign.from_json({k: v for k, v in j.items() if k != "adder"})
+        mul.MultiplierDesign.from_json({k: v for k, v in j.items() if k != "adder"})
     with pytest.raises(DesignError, match="unknown field 'depth'"):
-        m.MultiplierDesign.from_json({**j, "depth": 3})
+        mul.MultiplierDesign.from_json({**j, "depth": 3})
     with pytest.raises(ConfigError, match="'signed'"):
-        m.MultiplierDesign.from_json({**j, "signed": "yes"})
+        mul.MultiplierDesign.from_json({**j, "signed": "yes"})
     with pytest.raises(ConfigError, match="'b'"):
-        m.simulate_design(d, [1, 2], [3])
+        mul.simulate_design(d, [1, 2], [3])

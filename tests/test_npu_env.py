@@ -11,15 +11,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import archgym  # noqa: F401  (registers the gym ids)
-from archgym import registry
 from archgym.config import build_problem
 from archgym.envs.base import DesignEnv, ParameterEnv
 from archgym.errors import ConfigError, DesignError
 from archgym.runner import RunSpec, execute
-from archgym.simulators import npu
-
-registry.envs.register("npu", "archgym.envs.npu:NPUProblem")
-registry.BUILTIN_GYM_IDS["npu"] = "archgym/NPUDataflow-v0"
+from archgym.simulators.npu import model as npu
 
 ONE_LAYER = {"workload": "resnet18", "layer": "Conv4_s"}  # 28x28x128 -> 256, 1x1 stride 2: fast
 
@@ -62,7 +58,7 @@ def test_json_round_trip_and_errors():
                          ("workload", "alexnet"), ("clock_ghz", 0.0), ("start", "tpu")):
         with pytest.raises(ConfigError, match=field):
             problem(**{field: value})
-    with pytest.raises(ConfigError, match="choices.rows"):
+    with pytest.raises(ConfigError, match=r"choices.rows"):
         problem(choices={"rows": [0, 8]})
     with pytest.raises(ConfigError, match="objective"):  # target objective without a target
         problem(objective="target")
@@ -75,7 +71,7 @@ def test_baselines_are_scalesim_configs_under_the_same_model():
     assert (b["scalesim_google_tpu"].rows, b["scalesim_google_tpu"].dataflow, b["scalesim_google_tpu"].ifmap_kb) \
         == (256, "os", 6144.0)
     assert (b["scalesim_eyeriss"].rows, b["scalesim_eyeriss"].cols, b["scalesim_eyeriss"].filter_kb) == (12, 14, 36.0)
-    for name, d in b.items():
+    for _name, d in b.items():
         ev = p.evaluate(d)
         direct = npu.evaluate(d, p.layers)
         assert ev.feasible and ev.metrics["cycles"] == direct["cycles"] and ev.metrics["energy_pj"] == direct["energy_pj"]

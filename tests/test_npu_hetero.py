@@ -15,10 +15,11 @@ from archgym.config import build_problem
 from archgym.envs.base import DesignEnv, ParameterEnv
 from archgym.errors import ConfigError, DesignError
 from archgym.runner import RunSpec, execute
-from archgym.simulators import npu, npu_system
-from archgym.simulators.npu import NPUDesign
-from archgym.simulators.npu_system import NPUSystem
-from archgym.simulators.npu_workloads import load_workload
+from archgym.simulators.npu import model as npu
+from archgym.simulators.npu import system as npu_system
+from archgym.simulators.npu.model import NPUDesign
+from archgym.simulators.npu.system import NPUSystem
+from archgym.simulators.npu.workloads import load_workload
 
 # three fast ResNet-18 layers: Conv3_s and FC run best input-stationary, Conv5_s weight-stationary
 TOPOLOGY = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
@@ -106,7 +107,7 @@ def test_baselines_match_the_single_array_env(workload):
 def test_heterogeneous_mapping_beats_each_homogeneous_half(workload):
     """Each layer on the array whose dataflow suits it beats both arrays taking every layer."""
     layers = load_workload(workload)
-    best = [min((0, 1), key=lambda i: npu.evaluate((IS, WS)[i], [l])["cycles"]) for l in layers]
+    best = [min((0, 1), key=lambda i: npu.evaluate((IS, WS)[i], [lay])["cycles"]) for lay in layers]
     assert best == [0, 1, 0]
     mixed = npu_system.evaluate_system(NPUSystem((IS, WS), tuple(best)), layers)
     for i in (0, 1):

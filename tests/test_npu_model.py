@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archgym.errors import ConfigError, DesignError
-from archgym.simulators import npu_costs as costs
-from archgym.simulators.npu import NPUDesign, evaluate, evaluate_layer
-from archgym.simulators.npu_workloads import Layer, gemm_layer
+from archgym.simulators.npu import costs
+from archgym.simulators.npu.model import NPUDesign, evaluate, evaluate_layer
+from archgym.simulators.npu.workloads import Layer, gemm_layer
 
 SYSTOLIC = ("os", "ws", "is")
 
@@ -62,7 +62,7 @@ def test_closed_forms_match_fold_enumeration(layer: Layer, d: NPUDesign) -> None
         == brute_force_folds(layer, d)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # CI runs the same examples every time
 @given(layers_st, designs_st)
 def test_invariants(layer: Layer, d: NPUDesign) -> None:
     m = evaluate_layer(layer, d)
@@ -185,8 +185,8 @@ def test_non_dict_design_and_empty_workload() -> None:
 def test_layer_cache_and_loop_order_normalization_keep_results():
     """Shared per-layer cache gives the results of fresh evaluations; the loop order is dropped from
     the key only where both orders give the same schedule (one row or one column fold)."""
-    from archgym.simulators import npu as _npu
-    from archgym.simulators.npu_workloads import load_workload as _load
+    from archgym.simulators.npu import model as _npu
+    from archgym.simulators.npu.workloads import load_workload as _load
 
     layers = _load("resnet18")[10:13]
     cache: dict = {}
@@ -201,3 +201,11 @@ def test_layer_cache_and_loop_order_normalization_keep_results():
         b = _npu.NPUDesign(rows=256, cols=256, dataflow="ws", loop_order="col_outer")
         if _npu.layer_key(layer, a) == _npu.layer_key(layer, b):
             assert _npu.evaluate_layer(layer, a) == _npu.evaluate_layer(layer, b)
+
+
+@pytest.mark.xfail(strict=True, reason="known model error (found by test_invariants' random search): the "
+                   "input-stationary DRAM ifmap count misses 8 words of a strided 1x3 array; see issue 17")
+def test_input_stationary_reads_every_valid_ifmap_word_at_least_once() -> None:
+    layer = Layer("L", 4, 7, 4, 4, 12, 1, 2)
+    d = NPUDesign(rows=1, cols=3, dataflow="is", ifmap_kb=1, filter_kb=1, ofmap_kb=1)
+    assert evaluate_layer(layer, d)["dram_ifmap_reads"] >= layer.valid_window_elems()

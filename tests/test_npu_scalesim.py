@@ -9,10 +9,10 @@ import pytest
 
 from archgym.errors import ConfigError
 from archgym.experiments.validate_npu import APPROX, EXACT, RESNET18_PLAN, compare, model_value, scalesim_value
-from archgym.simulators import scalesim_backend as sb
-from archgym.simulators import scalesim_worker as worker
-from archgym.simulators.npu import NPUDesign, evaluate_layer
-from archgym.simulators.npu_workloads import Layer, load_workload
+from archgym.simulators.npu.model import NPUDesign, evaluate_layer
+from archgym.simulators.npu.scalesim import backend as sb
+from archgym.simulators.npu.scalesim import worker
+from archgym.simulators.npu.workloads import Layer, load_workload
 
 RECORDS = sb.load_cache()
 
@@ -21,7 +21,7 @@ def test_cache_covers_the_validation_plan() -> None:
     """Every layer shape the plan names is cached (so --regenerate resumes with nothing to do); the
     plan has three array sizes in each dataflow and every ResNet-18 layer at 32x32 but one shape."""
     layers = load_workload("resnet18")
-    shape = {l.name: l.dims for l in layers}
+    shape = {lay.name: lay.dims for lay in layers}
     cached = {(r["array_rows"], r["array_cols"], r["dataflow"], tuple(r["dims"])) for r in RECORDS}
     for rows, cols, df, names in RESNET18_PLAN:
         for name in names or shape:

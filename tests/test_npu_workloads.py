@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archgym.errors import ConfigError, UnknownNameError
-from archgym.simulators.npu_workloads import Layer, load_topology, load_workload, parse_topology
+from archgym.simulators.npu.workloads import Layer, load_topology, load_workload, parse_topology
 
 CONV_HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
 
@@ -25,12 +25,12 @@ def test_shipped_workloads() -> None:
     assert len(r50) == 54  # SCALE-Sim's ResNet-50 (its blank separator row is skipped)
     bert = load_workload("bert_base_encoder")
     s, h, f = 128, 768, 3072
-    assert sum(l.macs for l in bert) == s * (3 * h * h + h * h + 2 * h * f) + 12 * 2 * s * s * (h // 12)
+    assert sum(lay.macs for lay in bert) == s * (3 * h * h + h * h + 2 * h * f) + 12 * 2 * s * s * (h // 12)
     mnv2 = load_workload("mobilenetv2")
-    dw = [l for l in mnv2 if l.groups > 1]
-    assert len(dw) == 17 and all(l.channels == 1 and l.num_filters == 1 for l in dw)
+    dw = [lay for lay in mnv2 if lay.groups > 1]
+    assert len(dw) == 17 and all(lay.channels == 1 and lay.num_filters == 1 for lay in dw)
     # Sandler et al. report ~300M multiply-adds for MobileNetV2 (224, width 1.0)
-    assert 280e6 < sum(l.macs for l in mnv2) < 320e6
+    assert 280e6 < sum(lay.macs for lay in mnv2) < 320e6
 
 
 def test_gemm_format_maps_like_scalesim() -> None:

@@ -23,6 +23,6 @@ def test_subpackages_import_from_anywhere():
     import subprocess
     import sys
 
-    code = "import archgym.envs.adder, archgym.agents.base, archgym.simulators.cells; print('ok')"
+    code = "import archgym.envs.adder, archgym.agents.base, archgym.simulators.arith.cells; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr

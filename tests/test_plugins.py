@@ -28,7 +28,7 @@ def test_entry_point_plugin_is_listed_runnable_and_gym_registered(tmp_path):
     site.mkdir()
     _install_fake_plugin(site)
     env = {**os.environ, "PYTHONPATH": str(site)}
-    run = lambda *a: subprocess.run([sys.executable, *a], capture_output=True, text=True, env=env, cwd=tmp_path,  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, *a], capture_output=True, text=True, env=env, cwd=tmp_path,
                                      timeout=300)
     listing = run("-m", "archgym.list")
     assert listing.returncode == 0, listing.stderr

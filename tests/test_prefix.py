@@ -12,9 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archgym.errors import ConfigError, DesignError, UnknownNameError
-from archgym.simulators.cells import AND2, BLACK, FANOUT_DELAY, GREY, XOR2
-from archgym.simulators.prefix import CLASSICAL, PrefixGraph, analytical_metrics, classical
-
+from archgym.simulators.arith.cells import AND2, BLACK, FANOUT_DELAY, GREY, XOR2
+from archgym.simulators.arith.prefix import CLASSICAL, PrefixGraph, analytical_metrics, classical
 
 # /work/shared/reference/anchors.md: (depth, size) per width and constructor
 ANCHORS = {
@@ -51,7 +50,7 @@ def ref_metrics(n: int, nodes: set[tuple[int, int]]) -> dict[str, float]:
     par = {x: ref_parents(nodes, *x) for x in nodes}
     fanout = {(i, i): (2 if i else 1) for i in range(n)}
     fanout.update({x: 1 for x in nodes})
-    for up, lo in par.values():
+    for _up, lo in par.values():
         fanout[lo] += 1
     level, time = {}, {}
 
@@ -98,7 +97,7 @@ def test_power_of_two_closed_forms(m):
     assert classical("ladner_fischer", n).depth == m + 1
 
 
-@pytest.mark.parametrize("n", list(range(2, 41)) + [63, 65, 100, 127, 129])
+@pytest.mark.parametrize("n", [*list(range(2, 41)), 63, 65, 100, 127, 129])
 def test_every_width_legal_and_log_depth(n):
     for name in CLASSICAL:
         g = classical(name, n)

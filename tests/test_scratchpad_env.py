@@ -7,16 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from archgym.envs.base import DesignEnv, ParameterEnv
-from archgym.simulators import scratchpad as S
 from gymnasium.utils.env_checker import check_env
 
-from archgym import registry
 from archgym.config import build_problem
+from archgym.envs.base import DesignEnv, ParameterEnv
 from archgym.errors import ConfigError, DesignError
-
-registry.envs.register("scratchpad", "archgym.envs.scratchpad:ScratchpadProblem")
-registry.BUILTIN_GYM_IDS["scratchpad"] = "archgym/Scratchpad-v0"
+from archgym.simulators.scratchpad import model as sp
 
 SMALL = {"graph": "random_dag", "ops": 12, "seed": 3, "capacity": "m_r"}
 
@@ -43,9 +39,9 @@ def test_check_env_both_faces():
 @pytest.mark.parametrize("allocator", ["first_fit", "best_fit", "ideal"])
 def test_baselines_match_simulate(allocator):
     p = problem(allocator=allocator)
-    for name, policy, order in (("topo_belady", "belady", S.default_order(p.g)),
-                                ("minpeak_belady", "belady", p.min_peak_order), ("topo_lru", "lru", S.default_order(p.g))):
-        ref = S.simulate(p.g, p.capacity, order, policy, allocator)
+    for name, policy, order in (("topo_belady", "belady", sp.default_order(p.g)),
+                                ("minpeak_belady", "belady", p.min_peak_order), ("topo_lru", "lru", sp.default_order(p.g))):
+        ref = sp.simulate(p.g, p.capacity, order, policy, allocator)
         ev = p.evaluate(p.baseline(name))
         assert ev.cost == ref.non_compulsory and ev.metrics["compulsory"] == ref.compulsory
         assert ev.metrics["peak"] == ref.peak
@@ -61,7 +57,7 @@ def test_random_episode_is_complete_feasible_and_replays(allocator):
         ev = p.evaluate(d)
         assert ev.feasible
         if allocator != "hinted":  # the sequential face places with hints 0 = the plain allocator
-            ref = S.simulate(p.g, p.capacity, list(d.order), list(d.evictions), allocator)
+            ref = sp.simulate(p.g, p.capacity, list(d.order), list(d.evictions), allocator)
             assert ref.feasible and ev.cost == ref.non_compulsory
         text = json.dumps(p.to_json(d))
         d2 = p.from_json(json.loads(text))
@@ -79,9 +75,9 @@ def test_partial_design_cost_is_its_default_completion():
         d2 = p.from_json(json.loads(json.dumps(p.to_json(d))))
         assert p.evaluate(d2).cost == cost
         while not p.is_terminal(d):
-            sim = p._state(d)
+            sim = p.replay.state(d)
             if sim.pending is not None:
-                action = p.n_ops + S.belady(sim, sim._candidates())
+                action = p.n_ops + sp.belady(sim, sim.candidate_indices())
             else:
                 action = p.g.op_index[p.completion(d.order)[len(d.order)]]
             d = p.apply_action(d, action)
@@ -108,12 +104,12 @@ def test_reference_orders_are_points_of_the_space():
 def test_hinted_allocator_extremes_match_first_fit_and_two_sided():
     p = problem(capacity="m_r")
     order, k = p.min_peak_order, p.n_tensors
-    ff = S.run_order(S.ScratchpadSim(p.g, p.capacity, "first_fit"), order, S.belady)
-    h0 = S.run_order(S.ScratchpadSim(p.g, p.capacity, "hinted", hint=np.zeros(k)), order, S.belady)
+    ff = sp.run_order(sp.ScratchpadSim(p.g, p.capacity, "first_fit"), order, sp.belady)
+    h0 = sp.run_order(sp.ScratchpadSim(p.g, p.capacity, "hinted", hint=np.zeros(k)), order, sp.belady)
     assert (h0.non_compulsory, h0.evictions) == (ff.non_compulsory, ff.evictions)
     high = np.arange(k) % 2 == 1
-    ts = S.run_order(S.ScratchpadSim(p.g, p.capacity, "two_sided", high=high), order, S.belady)
-    h1 = S.run_order(S.ScratchpadSim(p.g, p.capacity, "hinted", hint=high.astype(float)), order, S.belady)
+    ts = sp.run_order(sp.ScratchpadSim(p.g, p.capacity, "two_sided", high=high), order, sp.belady)
+    h1 = sp.run_order(sp.ScratchpadSim(p.g, p.capacity, "hinted", hint=high.astype(float)), order, sp.belady)
     assert (h1.non_compulsory, h1.evictions) == (ts.non_compulsory, ts.evictions)
 
 

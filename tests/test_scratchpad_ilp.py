@@ -3,39 +3,39 @@
 from __future__ import annotations
 
 import pytest
-from archgym.simulators import scratchpad as S
-from archgym.simulators import scratchpad_graphs as G
-from archgym.simulators import scratchpad_ilp as I
 
 from archgym.errors import ConfigError
+from archgym.simulators.scratchpad import graphs
+from archgym.simulators.scratchpad import ilp as sp_ilp
+from archgym.simulators.scratchpad import model as sp
 
 
 def _caps(g) -> list[int]:
-    b = S.budgets(g)
+    b = sp.budgets(g)
     return sorted({b.m_r, b.m_h, b.m_p, max(b.m_r, b.m_p - 3)})
 
 
 @pytest.mark.parametrize("seed", range(14))
 def test_capacity_ilp_equals_brute_force(seed):
-    g = G.tiny_graph(5 + seed % 3, seed)
+    g = graphs.tiny_graph(5 + seed % 3, seed)
     for cap in _caps(g):
-        best = S.brute_force(g, cap, "ideal")
-        ilp = I.solve_ilp(g, cap, time_limit=10, addresses=False)
+        best = sp.brute_force(g, cap, "ideal")
+        ilp = sp_ilp.solve_ilp(g, cap, time_limit=10, addresses=False)
         assert ilp.optimal and ilp.gap == 0.0
         assert ilp.result.feasible
         assert ilp.result.non_compulsory == best.non_compulsory == pytest.approx(ilp.objective)
         # the replayed schedule is a valid simulator input
-        again = S.simulate(g, cap, ilp.result.order, ilp.result.evictions, "ideal")
+        again = sp.simulate(g, cap, ilp.result.order, ilp.result.evictions, "ideal")
         assert again.non_compulsory == ilp.result.non_compulsory
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_address_ilp_between_ideal_and_first_fit_brute_force(seed):
-    g = G.tiny_graph(5 + seed % 2, 100 + seed)
+    g = graphs.tiny_graph(5 + seed % 2, 100 + seed)
     for cap in _caps(g):
-        ideal = S.brute_force(g, cap, "ideal").non_compulsory
-        ff = S.brute_force(g, cap, "first_fit").non_compulsory
-        ilp = I.solve_ilp(g, cap, time_limit=10, addresses=True)
+        ideal = sp.brute_force(g, cap, "ideal").non_compulsory
+        ff = sp.brute_force(g, cap, "first_fit").non_compulsory
+        ilp = sp_ilp.solve_ilp(g, cap, time_limit=10, addresses=True)
         assert ilp.result.feasible, ilp.result.reason
         # the ILP's own addresses, replayed in the simulator, cost exactly the ILP objective
         assert ilp.result.non_compulsory == pytest.approx(ilp.objective)
@@ -43,26 +43,26 @@ def test_address_ilp_between_ideal_and_first_fit_brute_force(seed):
 
 
 def test_below_m_r_is_infeasible_and_bad_time_limit():
-    g = G.tiny_graph(5, 1)
-    b = S.budgets(g)
-    r = I.solve_ilp(g, b.m_r - 1, time_limit=5)
+    g = graphs.tiny_graph(5, 1)
+    b = sp.budgets(g)
+    r = sp_ilp.solve_ilp(g, b.m_r - 1, time_limit=5)
     assert not r.result.feasible and "M_R" in r.result.reason
     with pytest.raises(ConfigError, match="time_limit"):
-        I.solve_ilp(g, b.m_r, time_limit=0)
+        sp_ilp.solve_ilp(g, b.m_r, time_limit=0)
     with pytest.raises(ConfigError, match="segment"):
-        I.solve_decomposed(g, b.m_r, segment=0)
+        sp_ilp.solve_decomposed(g, b.m_r, segment=0)
 
 
 def test_transformer_optimum_and_decomposition():
-    g = G.transformer_encoder()
-    b = S.budgets(g)
-    ilp = I.solve_ilp(g, b.m_r, time_limit=30, addresses=True)
+    g = graphs.transformer_encoder()
+    b = sp.budgets(g)
+    ilp = sp_ilp.solve_ilp(g, b.m_r, time_limit=30, addresses=True)
     assert ilp.optimal and ilp.result.feasible
-    topo = S.simulate(g, b.m_r, S.default_order(g), "belady", "best_fit")
+    topo = sp.simulate(g, b.m_r, sp.default_order(g), "belady", "best_fit")
     assert ilp.result.non_compulsory <= topo.non_compulsory
     # here good addresses remove every fragmentation cost: the capacity-only optimum is attained
-    assert ilp.result.non_compulsory == I.solve_ilp(g, b.m_r, time_limit=30).result.non_compulsory
-    dec = I.solve_decomposed(g, b.m_r, segment=5, time_limit=20)
+    assert ilp.result.non_compulsory == sp_ilp.solve_ilp(g, b.m_r, time_limit=30).result.non_compulsory
+    dec = sp_ilp.solve_decomposed(g, b.m_r, segment=5, time_limit=20)
     assert dec.result.feasible
     assert dec.result.non_compulsory >= ilp.result.non_compulsory
-    assert S.simulate(g, b.m_p, S.min_peak_order(g)[0], "belady", "ideal").non_compulsory == 0
+    assert sp.simulate(g, b.m_p, sp.min_peak_order(g)[0], "belady", "ideal").non_compulsory == 0

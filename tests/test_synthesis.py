@@ -8,12 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from archgym.experiments.synthesis_flow_demo import PREFIX_KINDS, adder_verilog
-from archgym.simulators import synthesis
-from archgym.simulators.liberty import find_liberty
-from archgym.simulators.synthesis import synthesize, synthesize_many
 
 from archgym.errors import ConfigError, DesignError, SimulationError
+from archgym.experiments.synthesis_flow_demo import PREFIX_KINDS, adder_verilog
+from archgym.simulators.eda import synthesis
+from archgym.simulators.eda.liberty import find_liberty
+from archgym.simulators.eda.synthesis import synthesize, synthesize_many
 
 HAVE_NATIVE = shutil.which("yosys") is not None
 HAVE_STA = shutil.which("sta") is not None
@@ -106,11 +106,11 @@ def test_garbage_verilog_reports_the_yosys_message(cache: Path) -> None:
 
 def test_bad_arguments_name_the_field(cache: Path, tmp_path: Path) -> None:
     v = adder_verilog("ripple", 4)
-    with pytest.raises(ConfigError, match="'flow'.*valid: default, sized, structural"):
+    with pytest.raises(ConfigError, match=r"'flow'.*valid: default, sized, structural"):
         synthesize(v, "ripple_4", flow="fast", cache_dir=cache)
     with pytest.raises(ConfigError, match="'timeout'"):
         synthesize(v, "ripple_4", timeout=0, cache_dir=cache)
-    with pytest.raises(ConfigError, match="'env.liberty'.*does not exist"):
+    with pytest.raises(ConfigError, match=r"'env.liberty'.*does not exist"):
         synthesize(v, "ripple_4", liberty=tmp_path / "missing.lib", cache_dir=cache)
     with pytest.raises(ConfigError, match="'yosys'"):
         synthesize(v, "ripple_4", yosys="icarus", cache_dir=cache)
@@ -170,9 +170,9 @@ def test_registered_design_needs_its_clock_port(cache: Path) -> None:
 
 
 def test_prefix_family_exporter_designs_stay_distinct(cache: Path) -> None:
-    """The adder family's own Verilog (archgym.rtl.adder) through the same flow: 32-bit classics differ."""
-    prefix = pytest.importorskip("archgym.simulators.prefix")
-    rtl = pytest.importorskip("archgym.rtl.adder")
+    """The adder family's own Verilog (archgym.rtl.arith.adder) through the same flow: 32-bit classics differ."""
+    prefix = pytest.importorskip("archgym.simulators.arith.prefix")
+    rtl = pytest.importorskip("archgym.rtl.arith.adder")
     r = {}
     for name in ("ripple", "brent_kung", "kogge_stone"):
         r[name] = synthesize(rtl.adder_verilog(prefix.classical(name, 32), module_name=f"fam_{name}"),

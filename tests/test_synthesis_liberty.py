@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from archgym.simulators.liberty import DEBIAN_OSU018, find_liberty, load_liberty, parse_liberty
 
 from archgym.errors import ConfigError
+from archgym.simulators.eda.liberty import DEBIAN_OSU018, find_liberty, load_liberty, parse_liberty
 
 TINY = r"""
 /* a two-cell library */
@@ -51,7 +51,7 @@ def test_parse_tiny_library() -> None:
 
 def test_library_without_buffer_is_a_config_error() -> None:
     lib = parse_liberty(TINY.replace('function : "(I)"', 'function : "!I"'), Path("tiny.lib"))
-    with pytest.raises(ConfigError, match="'env.liberty'.*no buffer"):
+    with pytest.raises(ConfigError, match=r"'env.liberty'.*no buffer"):
         lib.buffer()
     with pytest.raises(ConfigError, match="not a Liberty library"):
         parse_liberty("module x; endmodule", Path("x.v"))
@@ -69,7 +69,7 @@ def test_find_liberty_order(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         find_liberty(tmp_path / "nope.lib")
     monkeypatch.delenv("ARCHGYM_LIBERTY")
-    monkeypatch.setattr("archgym.simulators.liberty.DEBIAN_OSU018", tmp_path / "absent.lib")
+    monkeypatch.setattr("archgym.simulators.eda.liberty.DEBIAN_OSU018", tmp_path / "absent.lib")
     with pytest.raises(ConfigError, match="apt-get install qflow-tech-osu018"):
         find_liberty()
 

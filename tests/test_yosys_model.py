@@ -9,15 +9,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from archgym.envs.adder import AdderConfig, AdderProblem
-from archgym.simulators import synthesis, yosys_model
-from archgym.simulators.adder_models import AdderYosys
-from archgym.simulators.prefix import classical
 
 from archgym import registry
+from archgym.envs.adder import AdderConfig, AdderProblem
 from archgym.errors import ConfigError, SimulationError
 from archgym.logs import LogStore, default_url
+from archgym.rtl.arith.cost_models import AdderYosys
 from archgym.runner import RunSpec, execute
+from archgym.simulators.arith.prefix import classical
+from archgym.simulators.eda import synthesis, yosys_model
 
 pytestmark = pytest.mark.skipif(not (shutil.which("yosys") and shutil.which("sta")),
                                 reason="native yosys and OpenSTA needed")
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not (shutil.which("yosys") and shutil.which("sta
 @pytest.fixture(autouse=True)
 def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Register the cost model (the lead adds it to archgym/registry.py) and isolate the disk cache."""
-    registry.simulators.register("adder.yosys", "archgym.simulators.adder_models:AdderYosys")
+    registry.simulators.register("adder.yosys", "archgym.rtl.arith.cost_models:AdderYosys")
     monkeypatch.setenv(synthesis.CACHE_ENV_VAR, str(tmp_path / "cache"))
 
 
@@ -113,7 +113,7 @@ def test_timeout_raises_simulation_error() -> None:
 def test_calibration_constants_patch_every_model_and_restore() -> None:
     """The re-fit evaluates the analytical models under other cell constants; all importers must see them."""
     from archgym.experiments.calibrate_rtl import Point, analyze, constants, correlations, current_constants
-    from archgym.simulators.multiplier import multiplier_baseline
+    from archgym.simulators.arith.multiplier import multiplier_baseline
 
     pts = [Point("adder", 16, k, classical(k, 16)) for k in ("ripple", "sklansky", "kogge_stone")]
     pts += [Point("multiplier", 8, f"dadda+{k}", multiplier_baseline("dadda", k, 8)) for k in ("ripple", "sklansky")]

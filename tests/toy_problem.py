@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archgym.problem import DesignProblem, Evaluation
+from archgym.problem import DesignProblem, Evaluation, ParameterFace
 
 
 @dataclass
@@ -12,7 +12,7 @@ class ToyConfig:
     target: int = 3
 
 
-class ToyProblem(DesignProblem):
+class ToyProblem(ParameterFace, DesignProblem):
     """A third-party family: minimize (x - target)^2 over x in 0..9 (parameter face only)."""
 
     name = "toy"

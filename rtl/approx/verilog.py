@@ -1,24 +1,24 @@
 """Verilog export of the approximate integer multipliers, checked by simulation against numpy.
 
 Bit-level families (exact, trunc, bam, kul, c42) are written gate by gate from the same netlist that
-`archgym.simulators.approx_multipliers` costs; Mitchell and DRUM are written as synthesizable datapaths
+`archgym.simulators.approx.library` costs; Mitchell and DRUM are written as synthesizable datapaths
 (leading-one detector, shifters, k x k core) independently of the numpy arithmetic.  `simulate_table`
-runs Icarus Verilog over all 2^(2n) input pairs so any mismatch with the numpy model is caught, and
-`yosys_cost` maps a design to 2-input gates with Yosys for the RTL-level cost comparison.
+runs Icarus Verilog (through the toolchain layer, `archgym.simulators.eda.tools`) over all 2^(2n) input
+pairs, so any mismatch with the numpy model is caught.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 from archgym.errors import SimulationError
-from archgym.simulators.approx_multipliers import CONST0, CONST1, MultiplierConfig, build_netlist
+from archgym.simulators.approx.library import CONST0, CONST1, ApproxMultiplierSpec, build_netlist, product_table
+from archgym.simulators.eda import tools
 
 _GATE = {
     "NOT": "~{0}", "AND": "{0} & {1}", "OR": "{0} | {1}", "XOR": "{0} ^ {1}", "HA_S": "{0} ^ {1}",
@@ -26,12 +26,12 @@ _GATE = {
 }
 
 
-def module_name(cfg: MultiplierConfig) -> str:
+def module_name(cfg: ApproxMultiplierSpec) -> str:
     """A Verilog identifier for the configuration."""
     return "axm_" + re.sub(r"[^A-Za-z0-9_]", "_", cfg.name)
 
 
-def _netlist_verilog(cfg: MultiplierConfig, name: str) -> str:
+def _netlist_verilog(cfg: ApproxMultiplierSpec, name: str) -> str:
     net = build_netlist(cfg)
     n = cfg.n
 
@@ -60,7 +60,7 @@ def _lod_function(n: int) -> str:
             f"    lod = 0; for (i = 0; i < {n}; i = i + 1) if (x[i]) lod = i;\n  end endfunction\n")
 
 
-def _mitchell_verilog(cfg: MultiplierConfig, name: str) -> str:
+def _mitchell_verilog(cfg: ApproxMultiplierSpec, name: str) -> str:
     n, w, f = cfg.n, cfg.k, cfg.n - 1
     wide = 4 * n
     cut = "" if w == f else f", {{{f - w}{{1'b0}}}}"
@@ -81,7 +81,7 @@ def _mitchell_verilog(cfg: MultiplierConfig, name: str) -> str:
     )
 
 
-def _drum_verilog(cfg: MultiplierConfig, name: str) -> str:
+def _drum_verilog(cfg: ApproxMultiplierSpec, name: str) -> str:
     n, k = cfg.n, cfg.k
     return (
         f"module {name}(input [{n - 1}:0] a, input [{n - 1}:0] b, output [{2 * n - 1}:0] p);\n"
@@ -97,7 +97,7 @@ def _drum_verilog(cfg: MultiplierConfig, name: str) -> str:
     )
 
 
-def to_verilog(cfg: MultiplierConfig, name: str | None = None) -> str:
+def to_verilog(cfg: ApproxMultiplierSpec, name: str | None = None) -> str:
     """Synthesizable Verilog-2005 module `name(a, b, p)` for an integer configuration."""
     name = name or module_name(cfg)
     if cfg.family == "mitchell":
@@ -107,19 +107,12 @@ def to_verilog(cfg: MultiplierConfig, name: str | None = None) -> str:
     return _netlist_verilog(cfg, name)
 
 
-def _run(cmd: list[str], cwd: str, timeout: float) -> str:
-    if shutil.which(cmd[0]) is None:
-        raise SimulationError(f"'{cmd[0]}' is not installed")
-    try:
-        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        raise SimulationError(f"{cmd[0]} timed out after {timeout} s") from exc
-    if r.returncode != 0:
-        raise SimulationError(f"{' '.join(cmd)} failed: {r.stderr.strip()[-2000:]}")
-    return r.stdout
+def _run(tool: str, args: list[str], cwd: str, deadline: float) -> str:
+    proc = tools.run([*tools.find(tool).argv, *args], cwd=cwd, deadline=deadline, what=tool, check=True)
+    return proc.stdout
 
 
-def simulate_table(cfg: MultiplierConfig, timeout: float = 120.0) -> np.ndarray:
+def simulate_table(cfg: ApproxMultiplierSpec, timeout: float = 120.0) -> np.ndarray:
     """Exhaustive Icarus Verilog simulation: the 2^n x 2^n product table of the exported RTL."""
     name = module_name(cfg)
     return simulate_modules(to_verilog(cfg, name), [name], cfg.n, timeout)[0]
@@ -143,30 +136,47 @@ def simulate_modules(verilog: str, modules: list[str], n: int, timeout: float = 
           f"    $fclose(f); $finish; end\nendmodule\n")
     with tempfile.TemporaryDirectory() as d:
         Path(d, "dut.v").write_text(verilog + "\n" + tb)
-        _run(["iverilog", "-s", "tb", "-o", "sim", "dut.v"], d, timeout)
-        _run(["vvp", "-n", "sim"], d, timeout)
+        deadline = time.monotonic() + timeout
+        _run("iverilog", ["-s", "tb", "-o", "sim", "dut.v"], d, deadline)
+        _run("vvp", ["-n", "sim"], d, deadline)
         vals = np.loadtxt(Path(d, "out.txt"), dtype=np.int64, ndmin=2)
     if vals.shape != (1 << 2 * n, len(modules)):
         raise SimulationError(f"simulation wrote {vals.shape} values, expected {(1 << 2 * n, len(modules))}")
     return [vals[:, i].reshape(1 << n, 1 << n) for i in range(len(modules))]
 
 
-# Unit-gate weights of the 2-input gates Yosys/ABC maps to (Zimmermann 1997; inverters free).
-_YOSYS_AREA = {"AND": 1, "NAND": 1, "OR": 1, "NOR": 1, "ANDNOT": 1, "ORNOT": 1, "XOR": 2, "XNOR": 2, "NOT": 0,
-               "MUX": 3}
+def layers_verilog(configs: list[ApproxMultiplierSpec], top: str, comment: str = "") -> str:
+    """One module with an unsigned 8x8 multiplier per DNN layer, ports ``a<i>, b<i> -> p<i>``; each
+    distinct configuration's module appears once."""
+    distinct = list({c.name: c for c in configs}.values())
+    parts = [f"// {comment}: one unsigned 8x8 multiplier per layer: {', '.join(c.name for c in configs)}\n"]
+    parts += [to_verilog(c) for c in distinct]
+    ports = ", ".join(f"input [7:0] a{i}, input [7:0] b{i}, output [15:0] p{i}" for i in range(len(configs)))
+    body = "".join(f"  {module_name(c)} layer{i}(.a(a{i}), .b(b{i}), .p(p{i}));\n" for i, c in enumerate(configs))
+    parts.append(f"module {top}({ports});\n{body}endmodule\n")
+    return "\n".join(parts)
 
 
-def yosys_cost(cfg: MultiplierConfig, timeout: float = 300.0) -> dict[str, float]:
-    """Synthesize with Yosys (`synth; abc -g` 2-input gates) and return gate counts + unit-gate area."""
-    name = module_name(cfg)
-    gates = ",".join(g for g in _YOSYS_AREA if g != "NOT")
-    with tempfile.TemporaryDirectory() as d:
-        Path(d, "dut.v").write_text(to_verilog(cfg, name))
-        out = _run(["yosys", "-q", "-p", f"read_verilog dut.v; synth -flatten -top {name}; abc -g {gates}; "
-                    "opt_clean; tee -o stat.txt stat"], d, timeout)
-        text = Path(d, "stat.txt").read_text() + out
-    counts = {m.group(1): float(m.group(2)) for m in re.finditer(r"\$_(\w+)_\s+(\d+)", text)}
-    if not counts:
-        raise SimulationError(f"no gates found in the Yosys report of {name}")
-    counts["area"] = float(sum(_YOSYS_AREA.get(g, 1) * c for g, c in counts.items()))
-    return counts
+def verify_layers(configs: list[ApproxMultiplierSpec], verilog: str, timeout: float = 120.0) -> str:
+    """Simulate the top module (the last in the file) layer by layer against the numpy product tables;
+    return a one-line description of what was shown, or raise SimulationError at the first mismatch."""
+    tops = tools.module_names(verilog)
+    if not tops:
+        raise SimulationError("no module in the Verilog text")
+    top, k = tops[-1], len(configs)
+    wrappers = []
+    for i in range(k):  # expose layer i of the top as m(a, b, p), other inputs tied to 0
+        conns = ", ".join(f".a{j}(a), .b{j}(b), .p{j}(p)" if j == i else f".a{j}(8'd0), .b{j}(8'd0), .p{j}()"
+                          for j in range(k))
+        wrappers.append(f"module chk_layer{i}(input [7:0] a, input [7:0] b, output [15:0] p);\n"
+                        f"  {top} top({conns});\nendmodule\n")
+    tables = simulate_modules(verilog + "\n" + "".join(wrappers), [f"chk_layer{i}" for i in range(k)], 8, timeout)
+    for i, (cfg, table) in enumerate(zip(configs, tables)):
+        ref = product_table(cfg)
+        if not np.array_equal(table, ref):
+            a, b = np.argwhere(table != ref)[0]
+            raise SimulationError(f"layer {i} ({cfg.name}) of module {top} differs from the numpy model at "
+                                  f"a={a}, b={b}: {table[a, b]} vs {ref[a, b]}")
+    distinct = list(dict.fromkeys(c.name for c in configs))
+    return (f"simulated all 65,536 input pairs of each of the {k} layer multipliers of {top} "
+            f"({', '.join(distinct)}) against the numpy model with iverilog")

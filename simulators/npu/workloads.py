@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from archgym.errors import ConfigError, UnknownNameError
+from archgym.errors import ArchGymError, ConfigError, UnknownNameError
 
 _DATA_PACKAGE = "archgym.simulators"
 BUILTIN_WORKLOADS = {
@@ -92,7 +92,7 @@ class Layer:
         return axis(self.ifmap_h, self.ofmap_h, self.filt_h) * axis(self.ifmap_w, self.ofmap_w, self.filt_w) \
             * self.channels
 
-    def single_group(self) -> "Layer":
+    def single_group(self) -> Layer:
         """The per-group layer that the array actually runs (itself when groups == 1)."""
         if self.groups == 1:
             return self
@@ -162,3 +162,22 @@ def load_workload(name: str) -> list[Layer]:
     if name.endswith(".csv"):
         return load_topology(name)
     raise UnknownNameError("workload", name, list(BUILTIN_WORKLOADS))
+
+
+def select_layers(workload: str, layer: str | int | None = None) -> list[Layer]:
+    """The layers an env simulates: the whole ``workload`` (shipped name or topology CSV), or one of its
+    layers by name or 0-based index.  Errors name the config field (``workload`` or ``layer``)."""
+    try:
+        layers = load_workload(workload)
+    except ArchGymError as exc:
+        raise ConfigError("workload", str(exc)) from None
+    if layer is None:
+        return layers
+    key = str(layer).strip()
+    named = [lay for lay in layers if lay.name == key]
+    if named:
+        return named[:1]
+    if key.lstrip("-").isdigit() and -len(layers) <= int(key) < len(layers):
+        return [layers[int(key)]]
+    raise ConfigError("layer", f"no layer {key!r} in {workload} (names: {', '.join(lay.name for lay in layers)}; "
+                               f"or an index in [0, {len(layers)}))")

@@ -37,14 +37,15 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Mapping, MutableMapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from archgym.errors import ConfigError, DesignError
-from archgym.simulators import npu_costs as costs
-from archgym.simulators.npu_workloads import Layer, load_workload
+from archgym.simulators.npu import costs
+from archgym.simulators.npu.workloads import Layer, load_workload
 
 DATAFLOWS = ("os", "ws", "is", "rs")
 LOOP_ORDERS = ("col_outer", "row_outer")  # SCALE-Sim: column folds outer, row folds inner
@@ -103,7 +104,7 @@ class NPUDesign:
                 raise ConfigError(f, f"{v} KB holds fewer than {2 * SETS_PER_BUFFER} words")
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "NPUDesign":
+    def from_dict(cls, d: Mapping[str, Any]) -> NPUDesign:
         """Build a design from a knob dict; unknown keys are an error (typos must not pass)."""
         if not isinstance(d, Mapping):
             raise DesignError(f"an NPU design must be a dict of knobs, got {type(d).__name__}")
@@ -177,7 +178,7 @@ class _ReadStream:
     n_padded: int    # prefetch matrix size including padding (sets the first fill's size)
     # the words fold k demands (demand order) and, through its table, all their copies' positions
     # (SCALE-Sim's buffers hit on any copy of an address)
-    copies: "_FoldWords | None" = None
+    copies: _FoldWords | None = None
     # descending streams read row by row, each row left to right: the row length per fold (positions)
     row_words: np.ndarray | None = None
 
@@ -248,23 +249,23 @@ class _Im2col:
 
     def window_prefix(self, p: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Valid entries among window indices [0, x) of output pixel p (0 for padding pixels)."""
-        l = self.l
-        ok = p < l.ofmap_px
+        lay = self.l
+        ok = p < lay.ofmap_px
         rl, sl = self._pixel_limits(np.where(ok, p, 0))
-        q, c_rem = np.divmod(x, l.channels)
-        r0, s0 = np.divmod(q, l.filt_w)
+        q, c_rem = np.divmod(x, lay.channels)
+        r0, s0 = np.divmod(q, lay.filt_w)
         pos = np.minimum(r0, rl) * sl + np.where(r0 < rl, np.minimum(s0, sl), 0)
         part = np.where((r0 < rl) & (s0 < sl), c_rem, 0)
-        return np.where(ok, l.channels * pos + part, 0)
+        return np.where(ok, lay.channels * pos + part, 0)
 
     def pixel_prefix(self, i: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Valid entries of window index i among output pixels [0, x) (0 for padding indices)."""
-        l = self.l
-        ok = i < l.window
-        r, rem = np.divmod(np.where(ok, i, 0), l.filt_w * l.channels)
-        s = rem // l.channels
+        lay = self.l
+        ok = i < lay.window
+        r, rem = np.divmod(np.where(ok, i, 0), lay.filt_w * lay.channels)
+        s = rem // lay.channels
         ny, nx = self.ny[r], self.nx[s]
-        fy, fx = np.divmod(x, l.ofmap_w)
+        fy, fx = np.divmod(x, lay.ofmap_w)
         cnt = np.minimum(fy, ny) * nx + np.where(fy < ny, np.minimum(fx, nx), 0)
         return np.where(ok, cnt, 0)
 
@@ -310,19 +311,19 @@ class _IsIfmapCopies:
     ``start[t, rs] + c * count[t, rs] + before[t, j, rs]``: C times less to tabulate and to gather."""
 
     def __init__(self, im: _Im2col, ac: int, col_fold: int):
-        l = self.l = im.l
+        lay = self.l = im.l
         self.ac = ac
-        rs_n = l.filt_h * l.filt_w
+        rs_n = lay.filt_h * lay.filt_w
         pix = np.arange(col_fold * ac).reshape(col_fold, ac)
-        x = np.arange(rs_n + 1) * l.channels
+        x = np.arange(rs_n + 1) * lay.channels
         pref = im.window_prefix(pix[:, :, None], x[None, None, :])          # (tile, col, rs + 1)
         valid = np.diff(pref, axis=2) > 0                                   # pixel j covers (r, s)
         self.count = valid.sum(axis=1)                                      # (tile, rs)
-        per_tile = l.channels * self.count.sum(axis=1)
+        per_tile = lay.channels * self.count.sum(axis=1)
         tile_base = np.concatenate(([0], np.cumsum(per_tile)[:-1]))
-        self.start = tile_base[:, None] + l.channels * (np.cumsum(self.count, axis=1) - self.count)
+        self.start = tile_base[:, None] + lay.channels * (np.cumsum(self.count, axis=1) - self.count)
         self.before = np.cumsum(valid, axis=1) - valid                      # (tile, col, rs)
-        self.n_copies = -(-l.filt_h // l.stride) * -(-l.filt_w // l.stride)  # candidates per word
+        self.n_copies = -(-lay.filt_h // lay.stride) * -(-lay.filt_w // lay.stride)  # candidates per word
         self._table: tuple[np.ndarray, np.ndarray] | None = None
 
     def _position(self, t: np.ndarray, j: np.ndarray, rs: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -333,15 +334,15 @@ class _IsIfmapCopies:
         """Window index, pixel and own buffer position of each data word of folds (fc, r0, r1), in
         demand order (rows r1-1 down to r0, pixels left to right), concatenated, with the fold
         boundaries.  Vectorized over folds: the walk asks for a few hundred folds at a time."""
-        l, ac = self.l, self.ac
+        lay, ac = self.l, self.ac
         xs = r1[:, None] - 1 - np.arange(ar)[None, :]                        # (K, ar), descending
         pp = fc[:, None] * ac + np.arange(ac)[None, :]                       # (K, ac)
-        rs, c = np.divmod(np.maximum(xs, 0), l.channels)
-        r, sx = np.divmod(rs, l.filt_w)
-        oy, ox = np.divmod(pp, l.ofmap_w)
-        ok = ((xs >= r0[:, None])[:, :, None] & (pp < l.ofmap_px)[:, None, :]
-              & (oy[:, None, :] * l.stride + r[:, :, None] < l.ifmap_h)
-              & (ox[:, None, :] * l.stride + sx[:, :, None] < l.ifmap_w))
+        rs, c = np.divmod(np.maximum(xs, 0), lay.channels)
+        r, sx = np.divmod(rs, lay.filt_w)
+        oy, ox = np.divmod(pp, lay.ofmap_w)
+        ok = ((xs >= r0[:, None])[:, :, None] & (pp < lay.ofmap_px)[:, None, :]
+              & (oy[:, None, :] * lay.stride + r[:, :, None] < lay.ifmap_h)
+              & (ox[:, None, :] * lay.stride + sx[:, :, None] < lay.ifmap_w))
         kk, ii, jj = np.nonzero(ok)                                            # C order = demand order
         t, rs_w, c_w = fc[kk], rs[kk, ii], c[kk, ii]
         bounds = np.concatenate(([0], np.cumsum(ok.sum(axis=(1, 2)))))
@@ -350,19 +351,19 @@ class _IsIfmapCopies:
     def _group_copies(self, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For groups (filter position rs, pixel p) = rs * P + p: the buffer position of every copy
         of its channel-0 word (-1 pads) and the per-channel step, each (groups, n_copies)."""
-        l, ac = self.l, self.ac
-        st, ew = l.stride, l.ofmap_w
-        urs, upp = np.divmod(group, l.ofmap_px)
-        r, sx = np.divmod(urs, l.filt_w)
+        lay, ac = self.l, self.ac
+        st, ew = lay.stride, lay.ofmap_w
+        urs, upp = np.divmod(group, lay.ofmap_px)
+        r, sx = np.divmod(urs, lay.filt_w)
         oy, ox = np.divmod(upp, ew)
         iy, ix = oy * st + r, ox * st + sx
         # a copy sits at filter offset (dr, ds) with dr = iy (mod stride): ceil(R/st) x ceil(S/st) candidates
-        dr = (iy % st)[:, None, None] + st * np.arange(-(-l.filt_h // st))[None, :, None]
-        ds = (ix % st)[:, None, None] + st * np.arange(-(-l.filt_w // st))[None, None, :]
+        dr = (iy % st)[:, None, None] + st * np.arange(-(-lay.filt_h // st))[None, :, None]
+        ds = (ix % st)[:, None, None] + st * np.arange(-(-lay.filt_w // st))[None, None, :]
         oy2, ox2 = (iy[:, None, None] - dr) // st, (ix[:, None, None] - ds) // st   # (groups, R', S')
-        has = (dr < l.filt_h) & (ds < l.filt_w) & (oy2 >= 0) & (ox2 >= 0) & (oy2 < l.ofmap_h) & (ox2 < ew)
+        has = (dr < lay.filt_h) & (ds < lay.filt_w) & (oy2 >= 0) & (ox2 >= 0) & (oy2 < lay.ofmap_h) & (ox2 < ew)
         t2, j2 = np.divmod(np.where(has, oy2 * ew + ox2, 0), ac)
-        rs2 = np.where(has, dr * l.filt_w + ds, 0)
+        rs2 = np.where(has, dr * lay.filt_w + ds, 0)
         start = np.where(has, self.start[t2, rs2] + self.before[t2, j2, rs2], -1).reshape(len(group), -1)
         count = np.where(has, self.count[t2, rs2], 0).reshape(len(group), -1)
         return start, count
@@ -372,11 +373,11 @@ class _IsIfmapCopies:
 
         Computed per (filter position, pixel) group and shifted by the channel; the groups of the
         whole layer are tabulated once when that table is small (most layers), else per call."""
-        l = self.l
-        rs, c = np.divmod(xx, l.channels)
-        key = rs * l.ofmap_px + pp
-        if self._table is None and l.filt_h * l.filt_w * l.ofmap_px * self.n_copies <= GROUP_TABLE_LIMIT:
-            self._table = self._group_copies(np.arange(l.filt_h * l.filt_w * l.ofmap_px))
+        lay = self.l
+        rs, c = np.divmod(xx, lay.channels)
+        key = rs * lay.ofmap_px + pp
+        if self._table is None and lay.filt_h * lay.filt_w * lay.ofmap_px * self.n_copies <= GROUP_TABLE_LIMIT:
+            self._table = self._group_copies(np.arange(lay.filt_h * lay.filt_w * lay.ofmap_px))
         if self._table is not None:
             start, count = self._table[0][key], self._table[1][key]
         else:
@@ -543,7 +544,8 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
             sets = np.empty((len(xx), table.n_copies), dtype=np.int64)
             known = np.zeros(len(xx), dtype=bool)
 
-            def copy_sets(idx: np.ndarray) -> np.ndarray:  # each word's copies computed once, if asked
+            def copy_sets(idx: np.ndarray, known=known, sets=sets, table=table, xx=xx, pp=pp) -> np.ndarray:
+                # each word's copies computed once, if asked (defaults bind this iteration's arrays)
                 todo = idx[~known[idx]]
                 if len(todo):
                     pos = table.copies(xx[todo], pp[todo])
@@ -791,7 +793,7 @@ def evaluate_layer(layer: Layer, design: NPUDesign | Mapping[str, Any]) -> dict[
         wr_cum[0::2] = cum - wr
         wr_cum[1::2] = cum
         refill_cycles = lambda buf: math.ceil((buf - math.ceil(buf * ACTIVE_FRACTION)) / d.dram_bw) \
-            + DRAM_READ_LATENCY  # noqa: E731
+            + DRAM_READ_LATENCY
         stall = _stall_cycles([(ev_if, refill_cycles(if_buf)), (ev_f, refill_cycles(f_buf))],
                               wr_lines, wr_cum, o_buf, d.dram_bw)
         out = {"compute_cycles": len(fc) * mp.fold_cycles, "sram_ifmap_reads": sram_if,
@@ -853,15 +855,17 @@ def layer_key(layer: Layer, d: NPUDesign) -> tuple:
 
 
 def evaluate(design: NPUDesign | Mapping[str, Any], workload: str | Sequence[Layer] = "resnet18",
-             per_layer: bool = False, cache: MutableMapping[tuple, dict[str, float]] | None = None
-             ) -> dict[str, Any]:
+             per_layer: bool = False, cache: MutableMapping[tuple, dict[str, float]] | None = None,
+             layer_evaluator: Callable[[Layer, NPUDesign], dict[str, float]] | None = None) -> dict[str, Any]:
     """Metrics of a design on a workload (shipped name, topology CSV path, or list of Layers).
 
     Returns cycles (incl. stalls), compute/stall cycles, PE utilization, accesses per memory level
     (register file, inter-PE, SRAM per operand, DRAM per operand), energy (pJ) with breakdown, area
     (mm^2) and a DRAM bandwidth check (`dram_bw_required` words/cycle to run without stalls).
     Layers with equal `layer_key` are evaluated once; pass a `cache` (any mapping) to share those
-    per-layer results across calls (a DSE run revisits layers under equal knobs)."""
+    per-layer results across calls (a DSE run revisits layers under equal knobs).  ``layer_evaluator``
+    replaces this model's per-layer figures (`evaluate_layer`) by another simulator's (SCALE-Sim's)
+    while keeping the totals, energy and area computed here."""
     d = design if isinstance(design, NPUDesign) else NPUDesign.from_dict(design)
     layers = load_workload(workload) if isinstance(workload, str) else list(workload)
     if not layers:
@@ -872,7 +876,7 @@ def evaluate(design: NPUDesign | Mapping[str, Any], workload: str | Sequence[Lay
         key = layer_key(layer, d)
         r = memo.get(key)
         if r is None:
-            r = memo[key] = evaluate_layer(layer, d)
+            r = memo[key] = (layer_evaluator or evaluate_layer)(layer, d)
         rows.append(r)
     tot: dict[str, Any] = {k: float(sum(r[k] for r in rows)) for k in COUNT_KEYS}
     pes = d.rows * d.cols

@@ -23,13 +23,13 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from archgym.errors import ConfigError
-from archgym.simulators import approx_multipliers as am
+from archgym.simulators.approx import library as am
 
 HIDDEN = (64, 32)
 SEED = 0
@@ -104,7 +104,7 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("ARCHGYM_CACHE", Path.home() / ".cache" / "archgym")) / "approx"
 
 
-@lru_cache(maxsize=None)
+@cache
 def trained_float_mlp(fold: int = 0) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """(weights, biases) of the float MLP; trained once (deterministic) and cached as .npz."""
     _check_fold(fold)
@@ -163,7 +163,7 @@ class QuantizedMLP:
         return real, inputs, accs
 
 
-@lru_cache(maxsize=None)
+@cache
 def quantized_mlp(fold: int = 0) -> QuantizedMLP:
     """Post-training int8 quantization of the cached float MLP (scales calibrated on the training half)."""
     ws, bs = trained_float_mlp(fold)
@@ -207,13 +207,13 @@ class AssignmentScore:
     energy: float  # per inference: sum over layers of K*N products x multiplier energy at the layer's activity
 
 
-def _resolve(assignment: Sequence[str | am.MultiplierConfig], n_layers: int) -> list[am.MultiplierConfig]:
-    if isinstance(assignment, (str, am.MultiplierConfig)) or len(assignment) != n_layers:
+def _resolve(assignment: Sequence[str | am.ApproxMultiplierSpec], n_layers: int) -> list[am.ApproxMultiplierSpec]:
+    if isinstance(assignment, (str, am.ApproxMultiplierSpec)) or len(assignment) != n_layers:
         raise ConfigError("assignment", f"must be a sequence of {n_layers} configuration names")
-    return [c if isinstance(c, am.MultiplierConfig) else am.get_config(c) for c in assignment]
+    return [c if isinstance(c, am.ApproxMultiplierSpec) else am.get_config(c) for c in assignment]
 
 
-def score_assignment(assignment: Sequence[str | am.MultiplierConfig], measure: bool = True,
+def score_assignment(assignment: Sequence[str | am.ApproxMultiplierSpec], measure: bool = True,
                      split: str = "test") -> AssignmentScore:
     """Closed-form distortion (always) and int8 accuracy (measure=True) of one config per layer."""
     if split not in ("test", "train"):
@@ -222,7 +222,7 @@ def score_assignment(assignment: Sequence[str | am.MultiplierConfig], measure: b
     cfgs = _resolve(assignment, net.n_layers)
     x_tr, x_te, y_tr, y_te = digits_split()
     x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
-    logits, inputs, accs = net.run(x)
+    logits, inputs, _accs = net.run(x)
     base_acc = float((logits.argmax(1) == y).mean())
     reports, rel, energy = [], 0.0, 0.0
     for i, cfg in enumerate(cfgs):
@@ -240,7 +240,7 @@ def score_assignment(assignment: Sequence[str | am.MultiplierConfig], measure: b
         reports.append(LayerReport(cfg.name, st.mean, st.var, pred,
                                    weight_conditioned_distortion(table, pa, w, m), measured, signal))
         rel += pred / signal
-        activity = am.operand_activity(pa, _abs_hist(pw), cfg.n)
+        activity = am.operand_activity(pa, magnitude_histogram(pw), cfg.n)
         energy += k * nn * am.hardware_cost(cfg, activity).energy  # products per inference
     acc = None
     if measure:
@@ -249,7 +249,7 @@ def score_assignment(assignment: Sequence[str | am.MultiplierConfig], measure: b
     return AssignmentScore(tuple(reports), rel, acc, base_acc, None if acc is None else base_acc - acc, energy)
 
 
-def _abs_hist(p_w: np.ndarray) -> np.ndarray:
+def magnitude_histogram(p_w: np.ndarray) -> np.ndarray:
     """Histogram of |w| (what the unsigned core sees under sign-magnitude wrapping), 256 bins."""
     out = np.zeros(256)
     np.add.at(out, np.abs(np.arange(-128, 128)), p_w)
@@ -297,7 +297,7 @@ class Sensitivity:
         return float((self.logits.argmax(1) == self.y).mean())
 
 
-@lru_cache(maxsize=None)
+@cache
 def network_sensitivity(fold: int = 0) -> Sensitivity:
     """Exact forward pass on the fold's test half and the per-sample Jacobians of the logits.
 
@@ -327,8 +327,8 @@ def network_sensitivity(fold: int = 0) -> Sensitivity:
     return Sensitivity(fold, y, logits, tuple(inputs), hists, tuple(fisher), tuple(gain), tuple(margin), tuple(jac))
 
 
-@lru_cache(maxsize=None)
-def layer_error_moments(cfg: am.MultiplierConfig, layer: int, fold: int = 0) -> tuple[np.ndarray, np.ndarray]:
+@cache
+def layer_error_moments(cfg: am.ApproxMultiplierSpec, layer: int, fold: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per-output-column mean b_n and variance v_n of a layer's accumulator error (integer units)."""
     net = quantized_mlp(fold)
     if not 0 <= layer < net.n_layers:
@@ -358,12 +358,12 @@ class Fidelity:
     logit_mse: float  # mean ||z_approx - z_exact||^2
 
 
-def _resolve_fold(assignment: Sequence[str | am.MultiplierConfig], fold: int) -> list[am.MultiplierConfig]:
+def _resolve_fold(assignment: Sequence[str | am.ApproxMultiplierSpec], fold: int) -> list[am.ApproxMultiplierSpec]:
     _check_fold(fold)
     return _resolve(assignment, quantized_mlp(fold).n_layers)
 
 
-def measure_fidelity(assignment: Sequence[str | am.MultiplierConfig], fold: int = 0) -> Fidelity:
+def measure_fidelity(assignment: Sequence[str | am.ApproxMultiplierSpec], fold: int = 0) -> Fidelity:
     """Forward pass with the approximate product tables on the fold's test half (ground truth)."""
     cfgs = _resolve_fold(assignment, fold)
     sens = network_sensitivity(fold)
@@ -405,7 +405,7 @@ class FidelityPrediction:
     accuracy_drop: float  # expected, fraction
 
 
-def predict_fidelity(assignment: Sequence[str | am.MultiplierConfig], fold: int = 0) -> FidelityPrediction:
+def predict_fidelity(assignment: Sequence[str | am.ApproxMultiplierSpec], fold: int = 0) -> FidelityPrediction:
     """Closed-form screen: no forward pass with the approximate tables (see the section comment).
 
     Accuracy: for a sample classified t with margins d_j = z_t - z_j, the competitor j overtakes t
@@ -450,8 +450,8 @@ def predict_fidelity(assignment: Sequence[str | am.MultiplierConfig], fold: int 
     return FidelityPrediction(rel, mse, 0.5 * (kl_var + kl_mean), float((lost - won) / s))
 
 
-@lru_cache(maxsize=None)
-def _weighted_relative(cfg: am.MultiplierConfig, layer: int, fold: int) -> float:
+@cache
+def _weighted_relative(cfg: am.ApproxMultiplierSpec, layer: int, fold: int) -> float:
     """Weight-conditioned E||dC||^2 of one layer relative to its exact output energy ||C||^2."""
     net = quantized_mlp(fold)
     a = network_sensitivity(fold).inputs[layer]

@@ -35,9 +35,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from archgym.simulators.cells import AND2, FULL_ADDER, HALF_ADDER, XOR2, load_delay
 
 from archgym.errors import ConfigError, DesignError
+from archgym.simulators.arith.cells import AND2, FULL_ADDER, HALF_ADDER, XOR2, load_delay
 
 ENCODINGS = ("and", "booth")
 EDIT_KINDS = ("add_ha", "remove_ha", "fa_to_ha", "ha_to_fa")

@@ -1,6 +1,6 @@
 """Approximate integer multipliers: bit-exact vectorized models, exhaustive error metrics, hardware cost.
 
-Families (unsigned n x n -> 2n bits; ``MultiplierConfig.name`` is the catalogue key):
+Families (unsigned n x n -> 2n bits; ``ApproxMultiplierSpec.name`` is the catalogue key):
 
 * ``exact``            Dadda tree + ripple CPA (the reference; anchors: 8-bit tree 35 FA / 7 HA).
 * ``trunc{k}``         the k least significant partial-product columns dropped.
@@ -20,11 +20,11 @@ Families (unsigned n x n -> 2n bits; ``MultiplierConfig.name`` is the catalogue 
                        sum = (x1^x2) | (x3^x4) | x1x2x3x4 (error -1 on 5 of 16 input patterns).
 
 Bit-level families (exact, trunc, bam, kul, c42) are built as a gate netlist (`build_netlist`), which is
-simulated vectorized with numpy, costed cell by cell and exported to Verilog (archgym.rtl.approx_multiplier);
+simulated vectorized with numpy, costed cell by cell and exported to Verilog (archgym.rtl.approx.verilog);
 independent arithmetic references (`reference_multiply`) check the netlists.  Mitchell and DRUM are modelled
 arithmetically (integer-exact) and costed from their datapath components (LOD, encoders, shifters, adders).
 
-Cost model: Zimmermann's unit-gate model (`archgym.simulators.cells`; inverters free, as in his thesis).
+Cost model: Zimmermann's unit-gate model (`archgym.simulators.arith.cells`; inverters free, as in his thesis).
 Energy ~ switched capacitance ~ area x activity: ``energy = area * alpha`` where alpha is the mean toggle
 probability 2p(1-p) of the operand bits under the operand distribution (consecutive operands independent).
 This first-order model (as used for relative comparisons in e.g. EvoApproxLib, Mrazek et al., DATE 2017,
@@ -45,12 +45,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
 from archgym.errors import ConfigError
-from archgym.simulators.cells import AND2, FULL_ADDER, HALF_ADDER, XOR2, Cell
+from archgym.simulators.arith.cells import AND2, FULL_ADDER, HALF_ADDER, XOR2, Cell
 
 FAMILIES = ("exact", "trunc", "bam", "kul", "mitchell", "drum", "c42")
 
@@ -65,7 +65,7 @@ MUX2 = Cell("MUX2", area=3.0, delay=2.0)
 # Configurations
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class MultiplierConfig:
+class ApproxMultiplierSpec:
     """One approximate multiplier: family + its parameter(s); n = operand width."""
 
     family: str
@@ -109,33 +109,33 @@ class MultiplierConfig:
         return base if self.n == 8 else f"{base}@{self.n}"
 
 
-def catalogue(n: int = 8) -> dict[str, MultiplierConfig]:
+def catalogue(n: int = 8) -> dict[str, ApproxMultiplierSpec]:
     """The library of configurations an environment chooses from (name -> config)."""
-    cfgs = [MultiplierConfig("exact", n)]
+    cfgs = [ApproxMultiplierSpec("exact", n)]
     for k in range(2, 2 * n - 3, 2):  # 2, 4, ..., 12 for n = 8
-        cfgs.append(MultiplierConfig("trunc", n, k=k))
-        cfgs.append(MultiplierConfig("trunc", n, k=k, compensated=True))
+        cfgs.append(ApproxMultiplierSpec("trunc", n, k=k))
+        cfgs.append(ApproxMultiplierSpec("trunc", n, k=k, compensated=True))
     for h, v in ((1, 4), (2, 6), (2, 8), (3, 8), (4, 10)):
         if h <= n and v < 2 * n:
-            cfgs.append(MultiplierConfig("bam", n, k=v, h=h))
+            cfgs.append(ApproxMultiplierSpec("bam", n, k=v, h=h))
     if n % 2 == 0:
         for t in range(1, n):
-            cfgs.append(MultiplierConfig("kul", n, k=t))
+            cfgs.append(ApproxMultiplierSpec("kul", n, k=t))
     for w in sorted({n - 1, max(1, n - 3), max(1, n - 5)}, reverse=True):
-        cfgs.append(MultiplierConfig("mitchell", n, k=w))
+        cfgs.append(ApproxMultiplierSpec("mitchell", n, k=w))
     for k in range(3, n):
-        cfgs.append(MultiplierConfig("drum", n, k=k))
+        cfgs.append(ApproxMultiplierSpec("drum", n, k=k))
     for c in range(6, 2 * n - 4):  # 6..11 for n = 8: lower columns never compress, higher ones add nothing
-        cfgs.append(MultiplierConfig("c42", n, k=c))
+        cfgs.append(ApproxMultiplierSpec("c42", n, k=c))
     return {c.name: c for c in cfgs}
 
 
-@lru_cache(maxsize=None)
-def _catalogue_cached(n: int) -> dict[str, MultiplierConfig]:
+@cache
+def _catalogue_cached(n: int) -> dict[str, ApproxMultiplierSpec]:
     return catalogue(n)
 
 
-def get_config(name: str, n: int = 8) -> MultiplierConfig:
+def get_config(name: str, n: int = 8) -> ApproxMultiplierSpec:
     """Look a configuration up by catalogue name."""
     cat = _catalogue_cached(n)
     if name not in cat:
@@ -285,7 +285,7 @@ class Netlist:
         return out
 
 
-def _pp_bits(cfg: MultiplierConfig, net: Netlist) -> list[list[int]]:
+def _pp_bits(cfg: ApproxMultiplierSpec, net: Netlist) -> list[list[int]]:
     """Partial-product bit matrix (columns of signals) of a bit-level family."""
     n = cfg.n
     cols: list[list[int]] = [[] for _ in range(2 * n + 1)]
@@ -362,8 +362,8 @@ def _reduce(net: Netlist, cols: list[list[int]], approx_cols: int) -> None:
     net.outputs = outputs
 
 
-@lru_cache(maxsize=None)
-def build_netlist(cfg: MultiplierConfig) -> Netlist:
+@cache
+def build_netlist(cfg: ApproxMultiplierSpec) -> Netlist:
     """Gate netlist of a bit-level configuration (exact, trunc, bam, kul, c42)."""
     if cfg.family in ("mitchell", "drum"):
         raise ConfigError("family", f"{cfg.family} is modelled at datapath level, not as a gate netlist")
@@ -407,7 +407,7 @@ def _drum_operand(x: np.ndarray, k: int) -> np.ndarray:
     return np.where(sh > 0, ((x >> sh) | 1) << sh, x)
 
 
-def reference_multiply(cfg: MultiplierConfig, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def reference_multiply(cfg: ApproxMultiplierSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Arithmetic (not gate-level) model: the independent reference for every family."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
@@ -439,7 +439,7 @@ def reference_multiply(cfg: MultiplierConfig, a: np.ndarray, b: np.ndarray) -> n
     return out
 
 
-def _check_operands(cfg: MultiplierConfig, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check_operands(cfg: ApproxMultiplierSpec, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     for nm, v in (("a", a), ("b", b)):
@@ -448,7 +448,7 @@ def _check_operands(cfg: MultiplierConfig, a: np.ndarray, b: np.ndarray) -> tupl
     return np.broadcast_arrays(a, b)
 
 
-def multiply(cfg: MultiplierConfig, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def multiply(cfg: ApproxMultiplierSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Bit-exact approximate product of unsigned operands (vectorized)."""
     a, b = _check_operands(cfg, a, b)
     if cfg.family in ("mitchell", "drum"):
@@ -456,8 +456,8 @@ def multiply(cfg: MultiplierConfig, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return build_netlist(cfg).evaluate(a, b)
 
 
-@lru_cache(maxsize=None)
-def product_table(cfg: MultiplierConfig) -> np.ndarray:
+@cache
+def product_table(cfg: ApproxMultiplierSpec) -> np.ndarray:
     """All 2^n x 2^n products, table[a, b] (read-only)."""
     v = np.arange(1 << cfg.n, dtype=np.int64)
     t = multiply(cfg, v[:, None], v[None, :])
@@ -465,8 +465,8 @@ def product_table(cfg: MultiplierConfig) -> np.ndarray:
     return t
 
 
-@lru_cache(maxsize=None)
-def signed_product_table(cfg: MultiplierConfig) -> np.ndarray:
+@cache
+def signed_product_table(cfg: ApproxMultiplierSpec) -> np.ndarray:
     """uint8 activation x int8 weight via sign-magnitude wrapping: table[a, w + 2^(n-1)] = sgn(w) M(a, |w|)."""
     n = cfg.n
     w = np.arange(-(1 << (n - 1)), 1 << (n - 1), dtype=np.int64)
@@ -514,13 +514,13 @@ def metrics_from_tables(approx: np.ndarray, exact: np.ndarray, prob: np.ndarray 
     )
 
 
-def error_metrics(cfg: MultiplierConfig) -> ErrorMetrics:
+def error_metrics(cfg: ApproxMultiplierSpec) -> ErrorMetrics:
     """Exhaustive metrics over all 2^(2n) unsigned input pairs (uniform)."""
     v = np.arange(1 << cfg.n, dtype=np.int64)
     return metrics_from_tables(product_table(cfg), v[:, None] * v[None, :])
 
 
-def signed_error_metrics(cfg: MultiplierConfig, p_act: np.ndarray, p_w: np.ndarray) -> ErrorMetrics:
+def signed_error_metrics(cfg: ApproxMultiplierSpec, p_act: np.ndarray, p_w: np.ndarray) -> ErrorMetrics:
     """Metrics of the sign-magnitude product for independent activation (uint) / weight (int) histograms.
 
     p_act has 2^n entries (value a), p_w has 2^n entries (value w + 2^(n-1)).
@@ -585,7 +585,7 @@ def _ripple(width: int) -> tuple[float, float, Counter]:
     return area, delay, Counter({"HA": 1, "FA": width - 1})
 
 
-def _datapath_cost(cfg: MultiplierConfig) -> tuple[float, float, Counter]:
+def _datapath_cost(cfg: ApproxMultiplierSpec) -> tuple[float, float, Counter]:
     """Component-level area/delay of the logarithmic (Mitchell) and dynamic-range (DRUM) multipliers."""
     n = cfg.n
     lod_a, lod_d, lod_c = _lod_encoder(n)
@@ -608,8 +608,8 @@ def _datapath_cost(cfg: MultiplierConfig) -> tuple[float, float, Counter]:
     else:
         k = cfg.k
         sel_a, sel_d, sel_c = _shifter(k, n - k + 1)  # pick k bits below and including the leading one
-        core = build_netlist(MultiplierConfig("exact", k))
-        amt_a, amt_d, amt_c = _ripple(_clog2(n) + 1)  # shift amount sa + sb
+        core = build_netlist(ApproxMultiplierSpec("exact", k))
+        amt_a, _amt_d, amt_c = _ripple(_clog2(n) + 1)  # shift amount sa + sb
         out_a, out_d, out_c = _shifter(2 * k, 2 * (n - k) + 1, 2 * n)
         sat = 2 * 2 * _clog2(n) * AND2.area  # shift = max(0, t - k + 1): compare/saturate per operand
         cnt.update(sel_c), cnt.update(sel_c), cnt.update(amt_c), cnt.update(out_c)
@@ -632,7 +632,7 @@ def operand_activity(p_a: np.ndarray | None = None, p_b: np.ndarray | None = Non
     return float(np.mean(togg))
 
 
-def hardware_cost(cfg: MultiplierConfig, activity: float = 0.5) -> HardwareCost:
+def hardware_cost(cfg: ApproxMultiplierSpec, activity: float = 0.5) -> HardwareCost:
     """Analytical cost computed from the structure (netlist cells or datapath components)."""
     if not 0.0 <= activity <= 1.0:
         raise ConfigError("activity", f"toggle probability must be in [0, 1], got {activity}")

@@ -7,7 +7,7 @@ first one that can hold two bits (``PartialProducts.lsb``) to 2n-1; it is timed 
 per-column arrival profile the tree produces.  Carry-in is unused (tied to 0) and the adder's
 carry-out is dropped (it has weight 2^(2n)).
 
-Costs use the unit-gate model of ``archgym.simulators.cells`` (Zimmermann 1997):
+Costs use the unit-gate model of ``archgym.simulators.arith.cells`` (Zimmermann 1997):
 area = partial-product generation + 7 per full adder + 3 per half adder + the adder's
 ``analytical_metrics`` area; delay = latest product bit (the adder's delay under the tree's
 arrival profile, or a pass-through low column if later).  The adder's delay includes its carry-out
@@ -23,14 +23,13 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from archgym.simulators import compressor_tree as ct
-from archgym.simulators.cells import FULL_ADDER, HALF_ADDER
-from archgym.simulators.prefix import CLASSICAL, PrefixGraph, analytical_metrics, classical
 
 from archgym.errors import ConfigError, DesignError, UnknownNameError
+from archgym.simulators.arith import compressor_tree as ct
+from archgym.simulators.arith.cells import FULL_ADDER, HALF_ADDER
+from archgym.simulators.arith.prefix import CLASSICAL, PrefixGraph, analytical_metrics, classical
 
 TREES = ("array", "wallace", "dadda")
-BASELINE_ADDERS = CLASSICAL  # ripple, sklansky, kogge_stone, brent_kung, han_carlson, ladner_fischer
 EDIT_KINDS = ct.EDIT_KINDS  # tree edit kinds, index = kind in edit masks
 _TREE_COUNTS = {"array": ct.array_counts, "wallace": ct.wallace_counts, "dadda": ct.dadda_counts}
 
@@ -119,8 +118,8 @@ def multiplier_baseline(tree: str, adder: str, width: int, encoding: str = "and"
     """A classical tree ("array" | "wallace" | "dadda") with a classical final adder (any of CLASSICAL)."""
     if tree not in _TREE_COUNTS:
         raise UnknownNameError("tree", str(tree), list(TREES))
-    if adder not in BASELINE_ADDERS:
-        raise UnknownNameError("adder", str(adder), list(BASELINE_ADDERS))
+    if adder not in CLASSICAL:
+        raise UnknownNameError("adder", str(adder), list(CLASSICAL))
     pp = ct.partial_products(width, encoding, signed)
     fa, ha = _TREE_COUNTS[tree](pp)
     return MultiplierDesign(int(width), encoding, bool(signed), tuple(fa.tolist()), tuple(ha.tolist()),

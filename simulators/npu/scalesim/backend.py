@@ -4,7 +4,7 @@ Why a subprocess in its own virtual environment: SCALE-Sim 3.0.0 crashes under n
 (double_buffered_scratchpad_mem.py) and works with numpy 2.2, while archgym runs on numpy 2.4.
 `ensure_scalesim_venv()` creates a private venv (default ~/.cache/archgym/scalesim-venv, override
 with ARCHGYM_SCALESIM_VENV) with `scalesim==3.0.0` and `numpy==2.2.*`; `run_scalesim()` runs
-simulators/scalesim_worker.py inside it, one layer at a time, traces disabled, in a temporary
+simulators/npu/scalesim/worker.py inside it, one layer at a time, traces disabled, in a temporary
 directory.  SCALE-Sim is slow (minutes per ResNet-18 layer set): use it to validate, never in a loop.
 
 Its results are cached as JSON lines under simulators/data/npu/scalesim_cache/ (one record per
@@ -13,18 +13,19 @@ layer and design); `load_cache()` reads them back.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
-import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from archgym.errors import ConfigError, SimulationError
-from archgym.simulators.npu import NPUDesign
-from archgym.simulators.npu_workloads import Layer
+from archgym.simulators.eda import tools
+from archgym.simulators.npu.model import NPUDesign
+from archgym.simulators.npu.workloads import Layer
 
 SCALESIM_VERSION = "3.0.0"
 NUMPY_PIN = "numpy==2.2.*"
@@ -45,7 +46,11 @@ def scalesim_available(venv: Path | None = None) -> bool:
     py = _venv_python(venv or venv_path())
     if not py.exists():
         return False
-    r = subprocess.run([str(py), "-c", "import scalesim.scale_sim"], capture_output=True, timeout=120)
+    try:
+        r = tools.run([str(py), "-c", "import scalesim.scale_sim"], cwd=py.parent, timeout=120,
+                      what="SCALE-Sim import check")
+    except SimulationError:
+        return False
     return r.returncode == 0
 
 
@@ -57,14 +62,14 @@ def ensure_scalesim_venv(venv: Path | None = None) -> Path:
     py = _venv_python(venv)
     if scalesim_available(venv):
         return py
+    venv.parent.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", f"scalesim=={SCALESIM_VERSION}", NUMPY_PIN],
-                       check=True, capture_output=True, timeout=1800)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        out = getattr(exc, "stderr", b"") or b""
-        raise SimulationError(f"could not create the SCALE-Sim venv at {venv}: "
-                              f"{out.decode(errors='replace')[-2000:]}") from exc
+        tools.run([sys.executable, "-m", "venv", str(venv)], cwd=venv.parent, timeout=600, check=True,
+                  what="python -m venv (SCALE-Sim)")
+        tools.run([str(py), "-m", "pip", "install", "-q", f"scalesim=={SCALESIM_VERSION}", NUMPY_PIN],
+                  cwd=venv.parent, timeout=1800, check=True, what="pip install scalesim")
+    except SimulationError as exc:
+        raise SimulationError(f"could not create the SCALE-Sim venv at {venv}: {exc}") from exc
     return py
 
 
@@ -90,20 +95,15 @@ def run_scalesim(design: NPUDesign, layers: Iterable[Layer], out_jsonl: str | Pa
     job = {"array_rows": design.rows, "array_cols": design.cols, "dataflow": design.dataflow,
            "ifmap_kb": int(design.ifmap_kb), "filter_kb": int(design.filter_kb),
            "ofmap_kb": int(design.ofmap_kb), "bandwidth": design.dram_bw,
-           "layers": [_layer_row(l) for l in layers]}
+           "layers": [_layer_row(lay) for lay in layers]}
     with tempfile.TemporaryDirectory(prefix="archgym_scalesim_") as tmp:
         job_path = Path(tmp) / "job.json"
         job_path.write_text(json.dumps(job))
         out = Path(out_jsonl) if out_jsonl else Path(tmp) / "out.jsonl"
-        cmd = [str(py), str(_WORKER), str(job_path), str(out)]
-        if nice and os.name != "nt":
-            cmd = ["nice", "-n", str(nice)] + cmd
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s, cwd=tmp)
-        except subprocess.CalledProcessError as exc:
-            raise SimulationError(f"SCALE-Sim failed: {exc.stderr.decode(errors='replace')[-2000:]}") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise SimulationError(f"SCALE-Sim timed out after {timeout_s} s") from exc
+        proc = tools.run([str(py), str(_WORKER), str(job_path), str(out)], cwd=tmp, timeout=timeout_s,
+                         nice=nice, what="SCALE-Sim")
+        if proc.returncode != 0:
+            raise SimulationError(f"SCALE-Sim failed: {proc.stderr[-2000:]}")
         return [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
 
 
@@ -166,3 +166,17 @@ def record_design(rec: dict) -> NPUDesign:
 
 def record_layer(rec: dict) -> Layer:
     return Layer(rec["layer"], *rec["dims"])
+
+
+def load_scalesim_config(text: str, source: str, word_bytes: int = 1) -> NPUDesign:
+    """Map a SCALE-Sim .cfg ([architecture_presets]) to a design: array shape, dataflow, SRAM sizes
+    and the per-interface bandwidth (words/cycle; SCALE-Sim's USER interface bandwidth mode)."""
+    cp = configparser.ConfigParser()
+    try:
+        cp.read_string(text, source=source)
+        a = cp["architecture_presets"]
+        return NPUDesign(rows=int(a["ArrayHeight"]), cols=int(a["ArrayWidth"]), dataflow=a["Dataflow"].strip(),
+                         ifmap_kb=float(a["IfmapSramSzkB"]), filter_kb=float(a["FilterSramSzkB"]),
+                         ofmap_kb=float(a["OfmapSramSzkB"]), dram_bw=int(a["Bandwidth"]), word_bytes=word_bytes)
+    except (configparser.Error, KeyError, ValueError) as exc:
+        raise ConfigError(source, f"not a SCALE-Sim architecture config: {exc}") from None

@@ -33,8 +33,7 @@ from typing import Any
 import numpy as np
 
 from archgym.errors import ConfigError, DesignError, UnknownNameError
-from archgym.simulators.cells import AND2, BLACK, FANOUT_DELAY, GREY, XOR2
-
+from archgym.simulators.arith.cells import AND2, BLACK, FANOUT_DELAY, GREY, XOR2
 
 CLASSICAL: tuple[str, ...] = (
     "ripple", "sklansky", "kogge_stone", "brent_kung", "han_carlson", "ladner_fischer",
@@ -143,7 +142,7 @@ class PrefixGraph:
                 x = i * n + m - j
                 split[x] = k
                 lo = (k - 1) * n + m - j
-                cons[lo] = cons.get(lo, ()) + (x,)
+                cons[lo] = (*cons.get(lo, ()), x)
         self._split = split
         self._cons = cons
         self._size = len(split)
@@ -246,7 +245,7 @@ class PrefixGraph:
         fo = len(c) + (1 if (lo in self._split or lo == self.n - 1) else 2)  # == self._fanout(lo)
         self._fo_hist[fo] -= 1
         self._fo_hist[fo + 1] += 1
-        self._cons[lo] = c + (x,)
+        self._cons[lo] = (*c, x)
 
     def _unlink(self, lo: int, x: int) -> None:
         c = self._cons[lo]
@@ -268,7 +267,7 @@ class PrefixGraph:
         row = self._rows[i]
         p = bisect_left(row, j)
         k = row[p] if p < len(row) else i
-        self._rows[i] = row[:p] + (j,) + row[p:]
+        self._rows[i] = (*row[:p], j, *row[p:])
         x = i * n + m - j
         self._split[x] = k
         self._size += 1
@@ -598,7 +597,7 @@ def classical(name: str, n: int) -> PrefixGraph:
 def analytical_metrics(
     g: PrefixGraph, arrival: Sequence[float] | None = None, cin: bool = True
 ) -> dict[str, float]:
-    """Unit-gate delay and area of the adder built on ``g`` (model of ``archgym.simulators.cells``).
+    """Unit-gate delay and area of the adder built on ``g`` (model of ``archgym.simulators.arith.cells``).
 
     Circuit: pre-processing g_i = a_i & b_i (AND2), p_i = a_i ^ b_i (XOR2); with ``cin`` the carry-in is
     folded into bit 0, g_0 = a_0 b_0 | p_0 cin (one AO21 = GREY cell); prefix nodes (i, 0) are GREY cells

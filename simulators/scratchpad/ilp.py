@@ -31,7 +31,11 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-from archgym.simulators.scratchpad import (
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
+
+from archgym.errors import ConfigError
+from archgym.simulators.scratchpad.model import (
     CompiledGraph,
     Result,
     ScratchpadSim,
@@ -39,10 +43,6 @@ from archgym.simulators.scratchpad import (
     min_peak_order,
     run_order,
 )
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_matrix
-
-from archgym.errors import ConfigError
 
 
 @dataclass
@@ -270,7 +270,8 @@ def solve_ilp(graph: nx.DiGraph | CompiledGraph, capacity: int, time_limit: floa
               addresses: bool = False) -> ILPResult:
     """Whole-graph ILP.  ``addresses=False``: capacity model, replayed with the ``ideal`` allocator
     (exact).  ``addresses=True``: adds one contiguous address per tensor lifetime (COSMA's
-    allocation; a tensor keeps its address while resident and may get a new one when reloaded), replayed with the ``explicit`` allocator at the ILP's addresses."""
+    allocation; a tensor keeps its address while resident and may get a new one when reloaded),
+    replayed with the ``explicit`` allocator at the ILP's addresses."""
     g = compile_graph(graph)
     if time_limit <= 0:
         raise ConfigError("time_limit", "must be > 0 seconds")
@@ -330,5 +331,5 @@ def solve_decomposed(graph: nx.DiGraph | CompiledGraph, capacity: int, segment: 
         for v in order:
             status = sim.schedule(g.ops[v])
             while status == "victim":
-                status = sim.evict(g.tensors[policy(sim, sim._candidates())].name)
+                status = sim.evict(g.tensors[policy(sim, sim.candidate_indices())].name)
     return ILPResult(sim.result(), obj, None, None, False, time.perf_counter() - t0, "decomposed")

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
-from archgym.simulators.scratchpad_graphs import validate_graph
 
 from archgym.errors import ConfigError, DesignError
+from archgym.simulators.scratchpad.graphs import validate_graph
 
 ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal", "explicit")
 
@@ -197,9 +197,10 @@ class ScratchpadSim:
 
     def candidates(self) -> list[str]:
         """Tensors that may be evicted for the pending allocation."""
-        return [self.g.tensors[t].name for t in self._candidates()]
+        return [self.g.tensors[t].name for t in self.candidate_indices()]
 
-    def _candidates(self) -> list[int]:
+    def candidate_indices(self) -> list[int]:
+        """Indices of the tensors that may be evicted for the pending allocation."""
         if self.pending is None:
             return []
         return [t for t in self.offset if t not in self.protected]
@@ -238,7 +239,7 @@ class ScratchpadSim:
     def evict(self, tensor: str) -> str:
         """Evict a candidate tensor and continue the pending op."""
         t = self.g.tensor_index.get(tensor, -1)
-        if t not in self._candidates():
+        if t not in self.candidate_indices():
             raise DesignError(f"'{tensor}' is not an eviction candidate; candidates: {self.candidates()}")
         if self.g.tensors[t].kind == "activation" and not self.in_dram[t]:
             self.spill += int(self.g.size[t])
@@ -260,7 +261,7 @@ class ScratchpadSim:
         if self.allocator == "hinted":
             return self._place_hinted(size, self.hint[t] * (self.capacity - size))
         best, best_gap, cur = None, None, 0
-        for off, sz, _ in self.blocks + [(self.capacity, 0, -1)]:
+        for off, sz, _ in [*self.blocks, (self.capacity, 0, -1)]:
             gap = off - cur
             if gap >= size:
                 if self.allocator == "first_fit" or (self.allocator == "two_sided" and not self.high[t]):
@@ -275,7 +276,7 @@ class ScratchpadSim:
     def _place_hinted(self, size: int, target: float) -> int | None:
         """Offset at a fitting gap's edge nearest ``target`` (ties: lower address)."""
         best, best_d, cur = None, None, 0
-        for off, sz, _ in self.blocks + [(self.capacity, 0, -1)]:
+        for off, sz, _ in [*self.blocks, (self.capacity, 0, -1)]:
             if off - cur >= size:
                 lo, hi = cur, off - size
                 cand = lo if abs(lo - target) <= abs(hi - target) else hi
@@ -323,7 +324,7 @@ class ScratchpadSim:
             if off is None:
                 if self.capacity - self.used >= size:
                     self.frag_evictions += 1
-                if self._candidates():
+                if self.candidate_indices():
                     return "victim"
                 self._reset_working_set()
                 continue
@@ -404,7 +405,7 @@ def run_order(sim: ScratchpadSim, order: Sequence[str], victim: Policy) -> Resul
             break
         status = sim.schedule(o)
         while status == "victim":
-            status = sim.evict(sim.g.tensors[victim(sim, sim._candidates())].name)
+            status = sim.evict(sim.g.tensors[victim(sim, sim.candidate_indices())].name)
     return sim.result()
 
 
@@ -477,7 +478,7 @@ def min_peak_order(graph: nx.DiGraph | CompiledGraph, max_states: int = 200_000)
                 new_live = step - freed - (int(g.size[g.weight_tensor[i]]) if g.weight_tensor[i] >= 0 else 0)
                 if g.is_sink[i]:
                     new_live -= int(g.size[g.out_tensor[i]])
-                cand = (max(peak, step), new_live, order + (i,))
+                cand = (max(peak, step), new_live, (*order, i))
                 m2 = mask | (1 << i)
                 if m2 not in nxt or cand[0] < nxt[m2][0]:
                     nxt[m2] = cand

@@ -3,23 +3,22 @@
 The netlist is exactly the one the cost model times and ``simulate_design`` evaluates: the same
 partial-product dots (``compressor_tree.partial_products``), the same wiring of every full/half
 adder (``multiplier.reduced_tree``) as named ``fa``/``ha`` instances, and the final prefix adder
-instantiated from ``archgym.rtl.adder.adder_verilog`` (carry-in tied to 0, carry-out unused).
+instantiated from ``archgym.rtl.arith.adder.adder_verilog`` (carry-in tied to 0, carry-out unused).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from archgym.simulators import compressor_tree as ct
-from archgym.simulators.multiplier import MultiplierDesign, reduced_tree
 
 from archgym.errors import ConfigError
+from archgym.simulators.arith import compressor_tree as ct
+from archgym.simulators.arith.multiplier import MultiplierDesign, reduced_tree
+from archgym.simulators.eda import tools
 
 _CELLS = """module fa (input a, input b, input c, output s, output co);
   assign s = a ^ b ^ c;
@@ -32,7 +31,6 @@ module ha (input a, input b, output s, output co);
 endmodule
 """
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _operand(name: str, j: int, n: int, signed: bool) -> str:
@@ -62,9 +60,9 @@ def _dot_expr(d: ct.Dot, n: int, signed: bool) -> str:
 def multiplier_verilog(design: MultiplierDesign, module_name: str = "multiplier") -> str:
     """Verilog for ``design``: module ``module_name`` (a, b [n-1:0] -> p [2n-1:0]) plus ``fa``,
     ``ha`` and the final adder module ``<module_name>_final_adder``."""
-    from archgym.rtl.adder import adder_verilog
+    from archgym.rtl.arith.adder import adder_verilog
 
-    if not isinstance(module_name, str) or not _IDENT.match(module_name):
+    if not tools.is_identifier(module_name):
         raise ConfigError("module_name", f"must be a Verilog identifier, got {module_name!r}")
     pp = design.partial_products
     n, signed = pp.width, pp.signed
@@ -136,8 +134,7 @@ def simulate_verilator(verilog: str, module_name: str, n: int, signed: bool,
     """
     from archgym.errors import SimulationError
 
-    if not shutil.which("verilator"):
-        raise SimulationError("'verilator' not found: install it (apt install verilator)")
+    verilator = tools.find("verilator")
     w = 2 * n
     count = (1 << w) if pairs is None else len(pairs)
     fill_a, fill_b = (f"a[{n - 1}]", f"b[{n - 1}]") if signed else ("1'b0", "1'b0")
@@ -176,20 +173,27 @@ endmodule
         if pairs is not None:
             hexw = (w + 3) // 4
             (work / "ops.hex").write_text("".join(f"{(x << n) | y:0{hexw}x}\n" for x, y in pairs))
-        try:
-            comp = subprocess.run(["verilator", "--binary", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timing",
-                                   "--top-module", "mul_tb", "-O1", "tb.v", "design.v"],
-                                  cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
-            if comp.returncode != 0:
-                raise SimulationError(f"verilator failed on '{module_name}':\n{comp.stderr[-2000:]}")
-            run = subprocess.run(["obj_dir/Vmul_tb"], cwd=work, capture_output=True, text=True,
-                                 timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise SimulationError(f"verilator run of '{module_name}' timed out after {timeout} s") from None
+        deadline = time.monotonic() + timeout
+        comp = tools.run([*verilator.argv, "--binary", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timing",
+                          "--top-module", "mul_tb", "-O1", "tb.v", "design.v"],
+                         cwd=work, deadline=deadline, what=f"verilator build of '{module_name}'")
+        if comp.returncode != 0:
+            raise SimulationError(f"verilator failed on '{module_name}':\n{comp.stderr[-2000:]}")
+        run = tools.run([str(work / "obj_dir" / "Vmul_tb")], cwd=work, deadline=deadline,
+                        what=f"verilator run of '{module_name}'")
     done = re.search(r"MUL_DONE (\d+) (\d+)", run.stdout)
     if done is None or int(done.group(1)) != count:
         raise SimulationError(f"verilator simulation of '{module_name}' did not finish:\n{run.stdout[-2000:]}")
     return int(done.group(2)), time.perf_counter() - t0
+
+
+def top_module(verilog: str) -> str:
+    """The multiplier module of a text written by ``multiplier_verilog`` (the one with a ``<name>_final_adder``)."""
+    modules = tools.module_names(verilog)
+    for m in modules:
+        if f"{m}_final_adder" in modules:
+            return m
+    raise ConfigError("verilog", f"no multiplier module (one with a '<name>_final_adder') among {modules}")
 
 
 def verify_multiplier(design: MultiplierDesign, verilog: str | None = None, module_name: str = "multiplier", *,
@@ -204,9 +208,8 @@ def verify_multiplier(design: MultiplierDesign, verilog: str | None = None, modu
     signed designs).  An 8-bit proof takes 40-90 s on a loaded 2-core machine, hence the default of 6.
     Raises SimulationError on any mismatch or failed proof.
     """
-    from archgym.rtl.verify import prove_equivalent, simulate
-
     from archgym.errors import SimulationError
+    from archgym.rtl.verify import prove_equivalent, simulate
 
     if verilog is None:
         verilog = multiplier_verilog(design, module_name)
@@ -245,11 +248,11 @@ def verify_multiplier(design: MultiplierDesign, verilog: str | None = None, modu
 def main(argv: list[str] | None = None) -> None:
     """Verify classical and randomly edited multipliers beyond what the test suite can afford.
 
-    Example: ``python -m archgym.rtl.multiplier --widths 8 12 16 32 64 --vectors 100000``.
+    Example: ``python -m archgym.rtl.arith.multiplier --widths 8 12 16 32 64 --vectors 100000``.
     """
     import argparse
 
-    from archgym.simulators.multiplier import legal_tree_edits, multiplier_baseline, tree_edit
+    from archgym.simulators.arith.multiplier import legal_tree_edits, multiplier_baseline, tree_edit
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])

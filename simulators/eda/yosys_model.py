@@ -3,7 +3,7 @@
 A family plugs in by subclassing :class:`YosysSimulator` with two methods: ``verilog(design)`` (the
 module text and its top name) and ``structural_metrics(design)`` (figures read off the design itself,
 e.g. prefix nodes and levels).  ``metrics`` adds the synthesized figures of
-:func:`archgym.simulators.synthesis.synthesize` under the names the envs' costs use:
+:func:`archgym.simulators.eda.synthesis.synthesize` under the names the envs' costs use:
 
 * ``delay``: worst input-to-output arrival time in ns (OpenSTA on the mapped netlist);
 * ``area``: library area of the mapped netlist (um^2 for the default osu018 cells);
@@ -11,7 +11,7 @@ e.g. prefix nodes and levels).  ``metrics`` adds the synthesized figures of
   the run that produced the figures) and ``synth_cached`` (1.0 when the disk cache answered).
 
 Settings come from the env's config, read with defaults so any config dataclass works:
-``liberty`` (None: :func:`archgym.simulators.liberty.find_liberty`), ``synth_flow`` (default
+``liberty`` (None: :func:`archgym.simulators.eda.liberty.find_liberty`), ``synth_flow`` (default
 ``structural``), ``synth_timeout`` (seconds per synthesis, default 120), ``synth_jobs`` (parallel
 syntheses in ``metrics_batch``, default: the cores available).  A failed or timed-out synthesis raises
 :class:`archgym.errors.SimulationError` (``metrics``) or fills its slot (``metrics_batch``); the
@@ -26,11 +26,10 @@ import math
 from abc import abstractmethod
 from typing import Any, TypeVar
 
-from archgym.simulators.liberty import find_liberty
-from archgym.simulators.synthesis import FLOWS, SynthesisResult, synthesize, synthesize_many
-
 from archgym.errors import ConfigError, SimulationError
 from archgym.problem import Simulator
+from archgym.simulators.eda.liberty import find_liberty
+from archgym.simulators.eda.synthesis import FLOWS, SynthesisResult, synthesize, synthesize_many
 
 D = TypeVar("D")
 
@@ -101,7 +100,7 @@ class YosysSimulator(Simulator[D]):
             try:
                 item = self.verilog(design)
                 structural[pos] = self.structural_metrics(design)
-            except Exception as exc:  # noqa: BLE001 - a design the exporter rejects fails alone
+            except Exception as exc:
                 out[pos] = exc
                 continue
             items.append(item)

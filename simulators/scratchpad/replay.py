@@ -1,0 +1,230 @@
+"""Decisions -> traffic: the replay cost model of the scratchpad family (``scratchpad.replay``).
+
+A :class:`Schedule` is a (possibly partial) decision sequence: operators run so far, the victim of each
+victim decision so far, and address hints.  :class:`Replay` runs those decisions on a
+:class:`~archgym.simulators.scratchpad.model.ScratchpadSim` and *completes* a partial schedule with a fixed
+default policy, so every schedule has a well-defined cost: the missing operators run in the min-peak order
+(a topological order, so the completion is always legal) and victim decisions beyond the given ones follow
+Belady on the completed order.  The env's two faces build schedules with the same :class:`Replay`, and
+:class:`ScratchpadReplay` (the registered Simulator) scores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from archgym.errors import ConfigError, DesignError
+from archgym.problem import Simulator
+from archgym.simulators.scratchpad import graphs
+from archgym.simulators.scratchpad.model import (
+    Budgets,
+    CompiledGraph,
+    Result,
+    ScratchpadSim,
+    belady,
+    budgets,
+    compile_graph,
+    min_peak_order,
+)
+
+BUDGET_NAMES = ("m_r", "m_h", "m_p")
+#: allocators whose placement takes per-tensor address hints, and the hint resolution of the parameter face
+HINT_LEVELS = {"two_sided": 2, "hinted": 9}
+
+
+@dataclass(eq=False)
+class Schedule:
+    """A decision sequence: operators run so far, victims chosen so far, address hints.
+
+    ``state`` caches the simulator after these decisions (a pending victim decision included); it
+    is derived data, rebuilt by replay when missing, and not part of the design's identity."""
+
+    order: tuple[str, ...]
+    evictions: tuple[str, ...]
+    placement: tuple[tuple[str, float], ...] = ()
+    state: ScratchpadSim | None = field(default=None, repr=False)
+
+
+def load_graph(graph: str, ops: int = 40, seed: int = 1, window: int = 8) -> nx.DiGraph:
+    """An operator graph by config: ``random_dag`` (with ``ops``, ``seed``, ``window``), a shipped workload
+    or a JSON graph file.  Errors name the config field."""
+    name = str(graph)
+    if name == "random_dag":
+        if ops < 1 or ops > 400:
+            raise ConfigError("ops", f"must be in [1, 400], got {ops}")
+        if window < 1:
+            raise ConfigError("window", f"must be >= 1, got {window}")
+        return graphs.random_dag(ops, seed=seed, window=window)
+    if name in graphs.WORKLOADS:
+        return graphs.workload(name)
+    if name.endswith(".json") or Path(name).is_file():
+        try:
+            return graphs.load_graph_json(name)
+        except (DesignError, ConfigError) as exc:
+            raise ConfigError("graph", f"{name}: {exc}") from None
+    raise ConfigError("graph", f"'{name}' is neither a shipped workload ({', '.join(sorted(graphs.WORKLOADS))}) "
+                               "nor a JSON graph file")
+
+
+def graph_name(graph: str, ops: int, seed: int, window: int) -> str:
+    """The name a design's JSON records for its graph (random DAGs carry their parameters)."""
+    return f"random_dag_{ops}_s{seed}_w{window}" if graph == "random_dag" else str(graph)
+
+
+def parse_capacity(value: Any, g: CompiledGraph) -> int:
+    """A capacity in bytes: one of COSMA's budgets by name (``m_r``, ``m_h``, ``m_p``) or a positive number,
+    at least M_R (the largest operator's inputs + weights + output)."""
+    text = str(value).strip().lower()
+    if text in BUDGET_NAMES:
+        cap = int(getattr(budgets(g), text))
+    else:
+        try:
+            cap = int(text)
+        except ValueError:
+            raise ConfigError("capacity", f"must be one of {', '.join(BUDGET_NAMES)} or a positive number of "
+                                          f"bytes, got {value!r}") from None
+        if cap <= 0:
+            raise ConfigError("capacity", f"must be positive, got {cap}")
+    m_r = max(g.op_footprint(i) for i in range(len(g.ops)))
+    if cap < m_r:
+        raise ConfigError("capacity", f"{cap} B is below M_R = {m_r} B (the largest operator's "
+                                      "inputs + weights + output): no schedule exists")
+    return cap
+
+
+class Replay:
+    """Runs a schedule's decisions on the scratchpad simulator and completes it by the default policy."""
+
+    def __init__(self, g: CompiledGraph, capacity: int, allocator: str):
+        self.g = g
+        self.capacity = capacity
+        self.allocator = allocator
+        self.n_tensors = len(g.tensors)
+
+    @classmethod
+    def from_config(cls, config: Any) -> Replay:
+        """The replay of an env config (``graph``, ``ops``, ``seed``, ``window``, ``capacity``, ``allocator``)."""
+        g = compile_graph(load_graph(config.graph, config.ops, config.seed, config.window))
+        return cls(g, parse_capacity(config.capacity, g), config.allocator)
+
+    @cached_property
+    def budgets(self) -> Budgets:
+        return budgets(self.g)
+
+    @cached_property
+    def min_peak_order(self) -> list[str]:
+        return min_peak_order(self.g)[0]
+
+    def simulator(self, placement: tuple[tuple[str, float], ...] = ()) -> ScratchpadSim:
+        """A fresh simulator with a schedule's address hints."""
+        return ScratchpadSim(self.g, self.capacity, self.allocator, **self.hints(placement))
+
+    def hints(self, placement: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+        """Allocator keyword arguments of ScratchpadSim for a design's placement hints."""
+        if self.allocator == "two_sided":
+            high = np.zeros(self.n_tensors, dtype=bool)
+            for name, h in placement:
+                high[self.g.tensor_index[name]] = h >= 0.5
+            return {"high": high}
+        if self.allocator == "hinted":
+            hint = np.zeros(self.n_tensors)
+            for name, h in placement:
+                hint[self.g.tensor_index[name]] = h
+            return {"hint": hint}
+        return {}
+
+    def completion(self, order: tuple[str, ...] | list[str]) -> list[str]:
+        """The default completion of an order prefix: the missing ops in min-peak order."""
+        seen = set(order)
+        return list(order) + [o for o in self.min_peak_order if o not in seen]
+
+    def replay(self, order: tuple[str, ...], evictions: tuple[str, ...],
+               placement: tuple[tuple[str, float], ...]) -> tuple[ScratchpadSim, tuple[str, ...]]:
+        """Run the decisions; a decision beyond ``evictions`` inside the order takes Belady's victim,
+        except one of the last op, which stays pending.  Returns (sim, all victims taken)."""
+        sim = self.simulator(placement)
+        sim.future = [self.g.op_index[o] for o in self.completion(order)]
+        for pos, op in enumerate(order):
+            if op not in self.g.op_index:
+                raise DesignError(f"field 'order': unknown operator '{op}'")
+            if op not in sim.ready_ops():
+                raise DesignError(f"field 'order': operator '{op}' at position {pos} is not ready "
+                                  "(repeated, or a predecessor has not run)")
+            status = sim.schedule(op)
+            while status == "victim":
+                k = len(sim.evictions)
+                if k < len(evictions):
+                    if evictions[k] not in sim.candidates():
+                        raise DesignError(f"field 'evictions': choice {k} '{evictions[k]}' is not an eviction "
+                                          f"candidate when '{op}' runs (candidates: {sim.candidates()})")
+                    status = sim.evict(evictions[k])
+                elif pos == len(order) - 1:
+                    break
+                else:
+                    status = sim.evict(self.g.tensors[belady(sim, sim.candidate_indices())].name)
+            if status == "infeasible":
+                break
+        if len(sim.evictions) < len(evictions):
+            raise DesignError(f"field 'evictions': {len(evictions)} choices given but the order only asks for "
+                              f"{len(sim.evictions)} victim decisions")
+        return sim, tuple(sim.evictions)
+
+    def state(self, design: Schedule) -> ScratchpadSim:
+        """The simulator after a schedule's decisions (cached on the schedule)."""
+        if design.state is None:
+            design.state, _ = self.replay(design.order, design.evictions, design.placement)
+        return design.state
+
+    def make(self, order, evictions, placement=()) -> Schedule:
+        """The schedule of some decisions, with every victim the default policy took inside the order."""
+        sim, victims = self.replay(tuple(order), tuple(evictions), tuple(placement))
+        return Schedule(tuple(order), victims, tuple(placement), sim)
+
+    def run(self, design: Schedule) -> Result:
+        """The exact traffic of the design completed by the default policy."""
+        sim = self.state(design).copy()
+        full = self.completion(design.order)
+        sim.future = [self.g.op_index[o] for o in full]
+
+        def belady_victims(status: str) -> None:
+            while status == "victim":
+                status = sim.evict(self.g.tensors[belady(sim, sim.candidate_indices())].name)
+
+        if sim.pending is not None and not sim.failed:
+            belady_victims("victim")
+        for op in full[len(design.order):]:
+            if sim.failed:
+                break
+            belady_victims(sim.schedule(op))
+        return sim.result()
+
+
+class ScratchpadReplay(Simulator[Schedule]):
+    """The exact off-chip traffic of a (completed) schedule on a contiguous scratchpad address space."""
+
+    family = "scratchpad"
+    name = "replay"
+    description = "exact replay on a contiguous scratchpad (allocator, eviction, completion by min-peak + Belady)"
+
+    def __init__(self, config: Any):
+        super().__init__(config)
+        self.replay = Replay.from_config(config)
+
+    def metrics(self, design: Schedule) -> dict[str, float]:
+        """Traffic split (non-compulsory = spills + reloads), peak, resets; ``feasible`` is 1.0 or 0.0."""
+        r = self.replay.run(design)
+        return {"non_compulsory": float(r.non_compulsory), "compulsory": float(r.compulsory),
+                "total": float(r.total), "peak": float(r.peak), "spill": float(r.spill_bytes),
+                "reload": float(r.reload_bytes), "forced_resets": float(r.forced_resets),
+                "fragmentation_evictions": float(r.fragmentation_evictions),
+                "decided_ops": float(len(design.order)), "feasible": 1.0 if r.feasible else 0.0}
+
+    def reason(self, design: Schedule) -> str:
+        """Why a schedule is infeasible ("" when it is feasible)."""
+        return self.replay.run(design).reason
