@@ -98,6 +98,9 @@ class DesignProblem(ABC, Generic[D]):
     test_config: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Any):
+        from archgym.fields import validate
+
+        validate(config)  # the constraints declared in the config's fields (archgym.fields.option)
         self.config = config
         #: the best feasible design of the current run so far, kept up to date by the Evaluator
         #: (replayed evaluations included); families may start episodes from it

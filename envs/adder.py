@@ -23,13 +23,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from archgym.envs.prefix_edits import PrefixEdits
 from archgym.errors import ConfigError, DesignError
+from archgym.fields import SequentialFields, SynthesisFields, option
 from archgym.metrics import weighted_cost
 from archgym.problem import DesignProblem, EditParameterFace, Evaluation, SimulatorBacked, VerilogExport
 from archgym.registry import simulator_for
@@ -39,41 +40,44 @@ MODES = ("weighted", "theoretical")
 
 
 @dataclass
-class AdderConfig:
-    width: int = 32
-    mode: str = "weighted"
-    delay_weight: float = 0.5
-    depth_bound: int | None = None  # theoretical mode; default ceil(log2 width)
-    start: str = "sklansky"  # initial design of the sequential face
-    cost_model: str = "analytical"
-    episode_length: int = 64
-    liberty: str | None = None  # Liberty file for cost_model=yosys
-    synth_flow: str = "structural"  # cost_model=yosys: a flow of archgym.simulators.eda.synthesis.FLOWS
-    synth_timeout: float = 120.0  # cost_model=yosys: seconds per synthesis, then a failed evaluation
-    synth_jobs: int | None = None  # cost_model=yosys: parallel syntheses per batch (default: the cores)
+class AdderConfig(SequentialFields, SynthesisFields):
+    """``env=adder`` fields (``env.<field>=...``)."""
+
+    width: int = option(32, "operand bits", integer=True, low=2, high=1024)
+    mode: str = option("weighted", "weighted: delay/area vs Sklansky; theoretical: size s.t. depth <= depth_bound",
+                       choices=MODES)
+    delay_weight: float = option(0.5, "weight of delay (1 - it: of area) in the weighted cost", low=0.0, high=1.0)
+    depth_bound: int | None = option(None, "theoretical mode: largest depth (default ceil(log2 width))",
+                                     integer=True, low=1, optional=True)
+    start: str = option("sklansky", "initial design of the sequential face (a classical adder)", choices=CLASSICAL)
 
 
 class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph], VerilogExport[PrefixGraph],
                    DesignProblem[PrefixGraph]):
+    """Parallel-prefix adders (PrefixRL, ArithTreeRL).
+
+    Action Space: ``Discrete(2 * C)``, C = n(n-1)/2 - (n-1) candidate nodes (i, j), 1 <= j < i < n:
+    ``2c`` adds and ``2c + 1`` deletes node c, each followed by legalization; ``action_masks()`` marks legal edits.
+    Observation Space: ``Box(0, 1, (3, n, n))``: node map, node level / depth, node fanout / max fanout.
+    Parameter face: ``start`` (a classical adder) + ``edit0..edit15`` (``EditParameterFace``).
+    Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
+    cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
+    Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
+    Episode End: truncated after ``episode_length`` edits; terminated when no edit is legal.
+    Arguments: ``width``, ``mode`` (weighted | theoretical), ``delay_weight``, ``depth_bound``, ``start``,
+    ``cost_model`` (analytical | yosys) and the synthesis fields; ``python -m archgym.list env=adder``.
+    """
+
     name = "adder"
     description = "parallel-prefix adders: add/delete prefix nodes (PrefixRL / ArithTreeRL)"
     config_class = AdderConfig
+    test_config: ClassVar[dict[str, Any]] = {"width": 8}  # small instance for archgym.testing
     default_budget = 400
     objective_names = ("delay", "area")
 
     def __init__(self, config: AdderConfig):
         super().__init__(config)
         n = config.width
-        if not isinstance(n, int) or n < 2 or n > 1024:
-            raise ConfigError("width", f"must be an integer in [2, 1024], got {n!r}")
-        if config.mode not in MODES:
-            raise ConfigError("mode", f"must be one of {', '.join(MODES)}, got {config.mode!r}")
-        if not 0.0 <= config.delay_weight <= 1.0:
-            raise ConfigError("delay_weight", f"must be in [0, 1], got {config.delay_weight}")
-        if config.start not in CLASSICAL:
-            raise ConfigError("start", f"must be one of {', '.join(CLASSICAL)}, got {config.start!r}")
-        if config.episode_length < 1:
-            raise ConfigError("episode_length", "must be >= 1")
         self.depth_bound = config.depth_bound or math.ceil(math.log2(n))
         if self.depth_bound < math.ceil(math.log2(n)):
             raise ConfigError("depth_bound", f"no {n}-bit prefix adder has depth < {math.ceil(math.log2(n))}")

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from archgym.errors import ConfigError, DesignError
+from archgym.fields import SequentialFields, option
 from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked, VerilogExport
 from archgym.registry import simulator_for
 from archgym.simulators.approx import dnn_error as de
@@ -51,34 +52,45 @@ UNIFORM_BASELINES = ("truncc6", "bam_h2v6", "kul4", "mitchell7", "drum5", "c42_9
 
 
 @dataclass
-class ApproxMultiplierConfig:
-    max_accuracy_drop: float = 1.0  # percentage points vs the exact int8 network
-    accuracy_model: str = "measured"
-    fold: int = 0  # which half of the digits set is the test half (0 or 1)
-    start: str = "exact"  # configuration of every layer in the sequential face's initial design
-    episode_length: int = 32
+class ApproxMultiplierConfig(SequentialFields):
+    """``env=approx_multiplier`` fields (``env.<field>=...``)."""
+
+    max_accuracy_drop: float = option(1.0, "accuracy-drop bound, percentage points vs the exact int8 network",
+                                      low=0.0, high=100.0)
+    accuracy_model: str = option("measured", "the cost model: measured (ground truth) or closed_form (fast screen)")
+    fold: int = option(0, "which half of the digits set is the test half", choices=de.FOLDS)
+    start: str = option("exact", "configuration of every layer in the sequential face's initial design")
+    episode_length: int = option(32, "edits per episode of the sequential face", integer=True, low=1)
 
 
 class ApproxMultiplierProblem(SimulatorBacked[LayerAssignment], ParameterFace[LayerAssignment],
                               SequentialFace[LayerAssignment], VerilogExport[LayerAssignment],
                               DesignProblem[LayerAssignment]):
+    """One 8-bit (approximate) multiplier per layer of an int8 DNN: minimize energy s.t. an accuracy-drop bound.
+
+    Action Space: ``Discrete(L * C)``: ``layer * C + c`` sets a layer to the c-th library configuration.
+    Observation Space: ``Box(0, 1, (L * C,))``: the one-hot choice of every layer.
+    Parameter face: one ``Categorical`` knob per layer.
+    Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
+    cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
+    Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
+    Episode End: truncated after ``episode_length`` edits.
+    Arguments: ``max_accuracy_drop``, ``accuracy_model`` (measured | closed_form: the cost model), ``fold``,
+    ``start``; ``python -m archgym.list env=approx_multiplier``.
+    """
+
     name = "approx_multiplier"
     description = "approximate multiplier per DNN layer: min energy s.t. an accuracy-drop bound"
     config_class = ApproxMultiplierConfig
+    test_config: ClassVar[dict[str, Any]] = {"accuracy_model": "closed_form"}  # small instance for archgym.testing
     default_budget = 200
     objective_names = ("energy", "accuracy_drop")
 
     def __init__(self, config: ApproxMultiplierConfig):
         super().__init__(config)
-        if not isinstance(config.max_accuracy_drop, (int, float)) or not 0 <= config.max_accuracy_drop <= 100:
-            raise ConfigError("max_accuracy_drop", f"must be in [0, 100] percentage points, got {config.max_accuracy_drop!r}")
-        if config.fold not in de.FOLDS:
-            raise ConfigError("fold", f"must be one of {de.FOLDS}, got {config.fold!r}")
         self.names: tuple[str, ...] = tuple(am.catalogue(8))
         if config.start not in self.names:
             raise ConfigError("start", f"unknown configuration {config.start!r}; valid: {', '.join(self.names)}")
-        if not isinstance(config.episode_length, int) or config.episode_length < 1:
-            raise ConfigError("episode_length", f"must be an integer >= 1, got {config.episode_length!r}")
         self._index = {n: i for i, n in enumerate(self.names)}
         self.n_layers = de.quantized_mlp(config.fold).n_layers
         self.simulator = simulator_for(self.name, config.accuracy_model, "accuracy_model")(config)

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from archgym.envs.prefix_edits import PrefixEdits
 from archgym.errors import ConfigError, DesignError
+from archgym.fields import SequentialFields, SynthesisFields, option
 from archgym.metrics import weighted_cost
 from archgym.problem import DesignProblem, EditParameterFace, Evaluation, SimulatorBacked, VerilogExport
 from archgym.registry import simulator_for
@@ -55,53 +56,59 @@ BASELINE_FINAL_ADDERS = ("ripple", "sklansky", "kogge_stone", "brent_kung")
 
 
 @dataclass
-class MultiplierConfig:
-    width: int = 16
-    encoding: str = "and"  # "and" (AND array) or "booth" (radix-4 Booth)
-    signed: bool = False  # signed operands (Booth only)
-    delay_weight: float = 0.5
-    start: str = "best_baseline"  # first design of the sequential face: a <tree>_<adder> baseline, or the
-    # lowest-cost baseline under the configured cost (Dadda + Sklansky at 16 bits, + Kogge-Stone at 32)
-    restart: str = "incumbent"  # episode start: best design scored so far, or always `start` (see module doc)
-    cost_model: str = "analytical"
-    episode_length: int = 4  # edits per episode; short episodes = local search around the incumbent
-    liberty: str | None = None  # Liberty file for cost_model=yosys
-    synth_flow: str = "structural"  # cost_model=yosys: a flow of archgym.simulators.eda.synthesis.FLOWS
-    synth_timeout: float = 120.0  # cost_model=yosys: seconds per synthesis, then a failed evaluation
-    synth_jobs: int | None = None  # cost_model=yosys: parallel syntheses per batch (default: the cores)
-    verify_random_vectors: int = 100_000  # simulation vectors of the Verilog check above 8 bits
-    verify_engine: str = "auto"  # Verilog check: "verilator", "icarus", or "auto" (Verilator if installed)
+class MultiplierConfig(SequentialFields, SynthesisFields):
+    """``env=multiplier`` fields (``env.<field>=...``)."""
+
+    width: int = option(16, "operand bits", integer=True, low=4, high=64)
+    encoding: str = option("and", "partial products: and (AND array) or booth (radix-4 Booth)", choices=ENCODINGS)
+    signed: bool = option(False, "signed operands (Booth only)", choices=(False, True))
+    delay_weight: float = option(0.5, "weight of delay (1 - it: of area) in the weighted cost", low=0.0, high=1.0)
+    start: str = option(BEST_BASELINE, "first design of the sequential face: a <tree>_<adder> baseline, or the "
+                                       "lowest-cost baseline under the configured cost")
+    restart: str = option("incumbent", "episode start: the best design scored so far, or always `start`",
+                          choices=RESTARTS)
+    episode_length: int = option(4, "edits per episode; short episodes = local search around the incumbent",
+                                 integer=True, low=1)
+    verify_random_vectors: int = option(100_000, "simulation vectors of the Verilog check above 8 bits",
+                                        integer=True, low=0)
+    verify_engine: str = option("auto", "Verilog check: verilator, icarus, or auto (Verilator if installed)",
+                                choices=VERIFY_ENGINES)
 
 
 class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], EditParameterFace[mul.MultiplierDesign],
                         VerilogExport[mul.MultiplierDesign], DesignProblem[mul.MultiplierDesign]):
+    """Multipliers: compressor tree (RL-MUL) and final prefix adder, searched jointly (ArithTreeRL).
+
+    Action Space: ``Discrete(4 * 2n + 2 * C)``: RL-MUL's four tree edits per column (add/remove a half
+    adder, full adder to half adder and back), then the final adder's add/delete-node edits;
+    ``action_masks()`` marks legal edits.
+    Observation Space: ``Box(0, 1)``: per column the full and half adders / n and the arrival time at the final
+    adder (normalized), then which of the final adder's editable nodes are present.
+    Parameter face: ``start`` (one of the 12 classical baselines) + ``edit0..edit15``.
+    Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
+    cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
+    Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
+    Episode End: truncated after ``episode_length`` edits (default 4: local search around the incumbent);
+    terminated when no edit is legal.
+    Arguments: ``width``, ``encoding`` (and | booth), ``signed``, ``delay_weight``, ``start``, ``restart``,
+    ``cost_model`` (analytical | yosys), synthesis and Verilog-check fields; ``python -m archgym.list env=multiplier``.
+    """
+
     name = "multiplier"
     description = "multipliers: compressor tree (RL-MUL edits) + final prefix adder, searched jointly"
     config_class = MultiplierConfig
+    test_config: ClassVar[dict[str, Any]] = {"width": 4}  # small instance for archgym.testing
     default_budget = 30_000
     objective_names = ("delay", "area")
 
     def __init__(self, config: MultiplierConfig):
         super().__init__(config)
         n = config.width
-        if not isinstance(n, int) or not 4 <= n <= 64:
-            raise ConfigError("width", f"must be an integer in [4, 64], got {n!r}")
-        if config.encoding not in ENCODINGS:
-            raise ConfigError("encoding", f"must be one of {', '.join(ENCODINGS)}, got {config.encoding!r}")
         if config.signed and config.encoding != "booth":
             raise ConfigError("signed", "signed multipliers use encoding=booth")
-        if not 0.0 <= config.delay_weight <= 1.0:
-            raise ConfigError("delay_weight", f"must be in [0, 1], got {config.delay_weight}")
         if config.start != BEST_BASELINE and config.start not in self._baselines:
             raise ConfigError("start", f"must be {BEST_BASELINE} or one of {', '.join(self._baselines)}, "
                                        f"got {config.start!r}")
-        if config.restart not in RESTARTS:
-            raise ConfigError("restart", f"must be one of {', '.join(RESTARTS)}, got {config.restart!r}")
-        if not isinstance(config.episode_length, int) or config.episode_length < 1:
-            raise ConfigError("episode_length", f"must be a positive integer, got {config.episode_length!r}")
-        if config.verify_engine not in VERIFY_ENGINES:
-            raise ConfigError("verify_engine",
-                              f"must be one of {', '.join(VERIFY_ENGINES)}, got {config.verify_engine!r}")
         self.simulator = simulator_for("multiplier", config.cost_model)(config)
         first = self._baselines["dadda_sklansky"]  # every baseline has the same adder width
         self.columns = 2 * n

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib import resources
 from typing import Any, ClassVar
@@ -52,6 +52,7 @@ import gymnasium as gym
 import numpy as np
 
 from archgym.errors import ConfigError, DesignError
+from archgym.fields import SequentialFields, option
 from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
 from archgym.registry import simulator_for
 from archgym.simulators.npu import model as npu
@@ -73,23 +74,32 @@ TPU_V1_DRAM_GBPS = 34.0
 
 
 @dataclass
-class NPUConfig:
-    workload: str = "resnet18"  # shipped name (resnet18, resnet50, mobilenetv2, bert_base_encoder) or a .csv path
-    layer: str | None = None  # one layer of the workload, by name or 0-based index; None = whole network
-    objective: str = "edp"  # latency | energy | edp | target
-    target_cycles: float | None = None  # objective=target (ArchGym distance); at least one target is needed
-    target_energy_pj: float | None = None
-    target_area_mm2: float | None = None
-    area_budget_mm2: float | None = 60.0  # PE array + SRAMs, 45 nm; None = unconstrained
-    dram_gbps: float | None = TPU_V1_DRAM_GBPS  # available DRAM bandwidth; None = unconstrained
-    clock_ghz: float = 1.0  # converts words/cycle to GB/s (SCALE-Sim is cycle-based)
-    word_bytes: int = 1  # int8 operands, as SCALE-Sim's default
-    cost_model: str = "analytical"  # analytical (the SCALE-Sim-validated model) | scalesim (SCALE-Sim 3.0.0 itself)
-    scalesim_timeout: float = 3600.0  # cost_model=scalesim: seconds per layer simulation, then a failed evaluation
-    # per-knob choice overrides, e.g. +env.choices.rows=[8,16,32] (Hydra's + adds a key to the dict)
-    choices: dict[str, list[Any]] = field(default_factory=dict)
-    start: str = REFERENCE_BASELINE  # initial design of the sequential face (a baseline name)
-    episode_length: int = 32
+class NPUConfig(SequentialFields):
+    """``env=npu`` fields (``env.<field>=...``)."""
+
+    workload: str = option("resnet18", "shipped name (resnet18, resnet50, mobilenetv2, bert_base_encoder) "
+                                       "or a SCALE-Sim topology .csv path")
+    layer: str | None = option(None, "one layer of the workload, by name or 0-based index; None = whole network",
+                               optional=True)
+    objective: str = option("edp", "latency | energy | edp (each relative to scale.cfg) | target (ArchGym distance)",
+                            choices=OBJECTIVES)
+    target_cycles: float | None = option(None, "objective=target: cycles target", optional=True)
+    target_energy_pj: float | None = option(None, "objective=target: energy target (pJ)", optional=True)
+    target_area_mm2: float | None = option(None, "objective=target: area target (mm2)", optional=True)
+    area_budget_mm2: float | None = option(60.0, "PE array + SRAMs area budget, 45 nm; None = unconstrained",
+                                           optional=True)
+    dram_gbps: float | None = option(TPU_V1_DRAM_GBPS, "available DRAM bandwidth (GB/s); None = unconstrained",
+                                     optional=True)
+    clock_ghz: float = option(1.0, "converts words/cycle to GB/s (SCALE-Sim is cycle-based)")
+    word_bytes: int = option(1, "bytes per operand word (int8 operands: 1, SCALE-Sim's default)", integer=True, low=1)
+    cost_model: str = option("analytical", "analytical (the SCALE-Sim-validated model) | scalesim (SCALE-Sim 3.0.0)")
+    scalesim_timeout: float = option(3600.0, "cost_model=scalesim: seconds per layer simulation, then a failed "
+                                             "evaluation", low=1e-3)
+    choices: dict[str, list[Any]] = option(help="per-knob choice overrides, e.g. +env.choices.rows=[8,16,32]",
+                                           default_factory=dict)
+    start: str = option(REFERENCE_BASELINE, "initial design of the sequential face (a baseline name)",
+                        choices=tuple(SCALESIM_CONFIGS))
+    episode_length: int = option(32, "edits per episode of the sequential face", integer=True, low=1)
 
 
 def _positive(field: str, value: Any, optional: bool = True) -> None:
@@ -101,9 +111,23 @@ def _positive(field: str, value: Any, optional: bool = True) -> None:
 
 class NPUProblem(SimulatorBacked[NPUDesign], ParameterFace[NPUDesign], SequentialFace[NPUDesign],
                  DesignProblem[NPUDesign]):
+    """One spatial PE array (rows, cols, dataflow, three SRAMs, loop order, DRAM bandwidth) on a DNN workload.
+
+    Action Space: ``Discrete(2 * K)``: ``2k`` moves knob k to its next larger choice, ``2k + 1`` to the next
+    smaller one (masked at the ends).  ``gymnasium.make`` returns the parameter face (``MultiDiscrete`` knobs).
+    Observation Space: ``Box(0, 1, (K,))``: each knob's position in its choices (log scale for sizes).
+    Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
+    cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
+    Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
+    Episode End: truncated after ``episode_length`` edits.
+    Arguments: ``workload``, ``layer``, ``objective``, targets, ``area_budget_mm2``, ``dram_gbps``, ``choices``,
+    ``cost_model`` (analytical | scalesim); ``python -m archgym.list env=npu``.
+    """
+
     name = "npu"
     description = "NPU dataflow: PE array shape, dataflow, SRAM sizes, loop order, DRAM bandwidth (SCALE-Sim model)"
     config_class = NPUConfig
+    test_config: ClassVar[dict[str, Any]] = {"layer": "Conv4_s"}  # small instance for archgym.testing
     default_budget = 200
     objective_names = ("cycles", "energy_pj")
     #: the face `gymnasium.make` should return: the knobs as MultiDiscrete (ArchGym's convention)
@@ -112,21 +136,13 @@ class NPUProblem(SimulatorBacked[NPUDesign], ParameterFace[NPUDesign], Sequentia
     def __init__(self, config: NPUConfig):
         super().__init__(config)
         c = config
-        if c.objective not in OBJECTIVES:
-            raise ConfigError("objective", f"must be one of {', '.join(OBJECTIVES)}, got {c.objective!r}")
         for f in ("target_cycles", "target_energy_pj", "target_area_mm2", "area_budget_mm2", "dram_gbps"):
             _positive(f, getattr(c, f))
         _positive("clock_ghz", c.clock_ghz, optional=False)
         if c.objective == "target" and not self.targets:
             raise ConfigError("objective", "target needs at least one of target_cycles, target_energy_pj, "
                                            "target_area_mm2")
-        if not isinstance(c.word_bytes, int) or isinstance(c.word_bytes, bool) or c.word_bytes < 1:
-            raise ConfigError("word_bytes", f"must be a positive integer, got {c.word_bytes!r}")
-        if not isinstance(c.episode_length, int) or c.episode_length < 1:
-            raise ConfigError("episode_length", f"must be an integer >= 1, got {c.episode_length!r}")
         self.choices = self._load_choices()
-        if c.start not in SCALESIM_CONFIGS:
-            raise ConfigError("start", f"must be one of {', '.join(SCALESIM_CONFIGS)}, got {c.start!r}")
         self.simulator = simulator_for(self.name, c.cost_model)(c)
         self.layers = select_layers(c.workload, c.layer)
 

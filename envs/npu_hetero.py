@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from archgym.envs.npu import KNOBS, NPUConfig, NPUProblem
 from archgym.errors import ConfigError, DesignError
+from archgym.fields import option
 from archgym.simulators.npu.system import NPUSystem
 from archgym.space import Categorical, DesignSpace, Point
 
@@ -39,13 +40,28 @@ SHARED_DRAM_BW_CHOICES = (2, 3, 5, 10)
 
 @dataclass
 class HeteroNPUConfig(NPUConfig):
-    sub_accelerators: int = 2  # PE arrays sharing the workload (1 = a homogeneous single array)
+    """``env=npu_hetero`` fields: those of ``env=npu`` plus the number of arrays."""
+
+    sub_accelerators: int = option(2, "PE arrays sharing the workload (1 = a homogeneous single array)",
+                                   integer=True, low=1, high=MAX_SUB_ACCELERATORS)
 
 
 class HeteroNPUProblem(NPUProblem):
+    """Several PE arrays (each with the ``npu`` knobs) and the array each layer runs on (after NASAIC, DAC 2020).
+
+    Action Space: ``Discrete``: every array's knob moves, then per layer a move to the next array.
+    Observation Space: ``Box(0, 1)``: every array's knob positions and each layer's array index.
+    Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
+    cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
+    Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
+    Episode End: truncated after ``episode_length`` edits.
+    Arguments: those of ``npu`` plus ``sub_accelerators``; ``python -m archgym.list env=npu_hetero``.
+    """
+
     name = "npu_hetero"
     description = "heterogeneous NPU: several PE arrays (dataflow, shape, SRAMs each) and a layer-to-array mapping"
     config_class = HeteroNPUConfig
+    test_config: ClassVar[dict[str, Any]] = {"layer": "Conv4_s"}  # small instance for archgym.testing
     default_budget = 300
 
     def __init__(self, config: HeteroNPUConfig):

@@ -38,12 +38,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from archgym.errors import ConfigError, DesignError
+from archgym.errors import DesignError
+from archgym.fields import SequentialFields, option
 from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
 from archgym.registry import simulator_for
 from archgym.simulators.scratchpad import model as spm
@@ -57,31 +58,46 @@ REFERENCE_ORDERS = ("min_peak", "topo")
 
 
 @dataclass
-class ScratchpadConfig:
-    graph: str = "random_dag"  # a shipped workload (scratchpad_graphs.WORKLOADS) or a path to a JSON graph
-    capacity: str = "m_h"  # "m_r" | "m_h" | "m_p" (COSMA's budgets) or a number of bytes
-    allocator: str = "hinted"  # first_fit | best_fit | two_sided | hinted | ideal
-    ops: int = 40  # graph=random_dag: number of operators
-    seed: int = 1  # graph=random_dag: generator seed
-    window: int = 8  # graph=random_dag: how far back an operator may read
-    episode_length: int = 4096  # sequential face: cap on steps (an episode ends when all ops ran)
-    cost_model: str = "replay"  # the registered scratchpad cost model (archgym.simulators.scratchpad.replay)
+class ScratchpadConfig(SequentialFields):
+    """``env=scratchpad`` fields (``env.<field>=...``)."""
+
+    graph: str = option("random_dag", "a shipped workload (simulators/scratchpad/graphs.py WORKLOADS), random_dag, "
+                                      "or a path to a JSON graph")
+    capacity: str = option("m_h", "m_r | m_h | m_p (COSMA's budgets) or a number of bytes")
+    allocator: str = option("hinted", "address allocator of the scratchpad", choices=ENV_ALLOCATORS)
+    ops: int = option(40, "graph=random_dag: number of operators", integer=True, low=1, high=400)
+    seed: int = option(1, "graph=random_dag: generator seed", integer=True)
+    window: int = option(8, "graph=random_dag: how far back an operator may read", integer=True, low=1)
+    episode_length: int = option(4096, "sequential face: cap on steps (an episode ends when all ops ran)",
+                                 integer=True, low=1)
+    cost_model: str = option("replay", "the registered cost model (archgym.simulators.scratchpad.replay)")
 
 
 class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], SequentialFace[Schedule],
                         DesignProblem[Schedule]):
+    """Scratchpad scheduling of a DNN operator graph: operator order, evictions and placement (COSMA).
+
+    Action Space: ``Discrete(n_ops + n_tensors)``: ``i < n_ops`` runs operator i (when ready and no victim
+    decision is pending), ``n_ops + k`` evicts tensor k (when a decision is pending and k is a candidate).
+    Observation Space: ``Box(0, 1, (3 n_ops + 5 n_tensors + 2,))``: per op executed/ready/pending, per tensor
+    resident/dirty/candidate/consumers left/size, and the fractions of ops run and of the scratchpad filled.
+    Parameter face: a reference order, ``mix``, one priority per operator, a ``victim`` policy and address hints.
+    Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
+    cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
+    Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
+    Episode End: terminated when every operator has run; truncated after ``episode_length`` steps.
+    Arguments: ``graph``, ``capacity``, ``allocator``, random-DAG parameters; ``python -m archgym.list env=scratchpad``.
+    """
+
     name = "scratchpad"
     description = "DNN scratchpad scheduling: operator order + eviction + placement vs off-chip traffic (COSMA)"
     config_class = ScratchpadConfig
+    test_config: ClassVar[dict[str, Any]] = {"ops": 10}  # small instance for archgym.testing
     default_budget = 2000
     objective_names = ("cost",)
 
     def __init__(self, config: ScratchpadConfig):
         super().__init__(config)
-        if config.allocator not in ENV_ALLOCATORS:
-            raise ConfigError("allocator", f"must be one of {', '.join(ENV_ALLOCATORS)}, got {config.allocator!r}")
-        if config.episode_length < 1:
-            raise ConfigError("episode_length", "must be >= 1")
         self.graph_name = graph_name(config.graph, config.ops, config.seed, config.window)
         self.replay = Replay.from_config(config)
         self.simulator = simulator_for(self.name, config.cost_model)(config)

@@ -105,3 +105,26 @@ def test_live_scalesim_matches_closed_form() -> None:
         errs = [abs(model_value(m, o) - scalesim_value(rec, t, o)) / max(1, scalesim_value(rec, t, o))
                 for o, t in APPROX]
         assert statistics.fmean(errs) < 0.05
+
+
+def test_scalesim_is_a_cost_model_of_the_npu_env() -> None:
+    """env.cost_model=scalesim scores from SCALE-Sim's own figures (here the shipped cache: no venv needed):
+    cycles equal SCALE-Sim's total, compute/SRAM equal the analytical model's (exact on this case), and a
+    design SCALE-Sim cannot run (row-stationary) is a failed evaluation, not a crash."""
+    from archgym import registry
+    from archgym.config import build_problem
+    from archgym.evaluator import Evaluator
+
+    assert "scalesim" in registry.cost_models("npu") and "analytical" in registry.cost_models("npu")
+    cfg = {"layer": "Conv4_s", "cost_model": "scalesim"}
+    p = build_problem("npu", cfg)
+    base = p.baseline("scalesim_scale")  # 32x32 ws, 64 KB buffers, 10 words/cycle
+    rec = next(r for r in RECORDS if sb.record_key(r) == (tuple(p.layers[0].dims), 32, 32, "ws", 64, 64, 64, 10))
+    ev = p.evaluate(base)
+    assert ev.metrics["cycles"] == rec["total_cycles"] and ev.metrics["dram_ifmap_reads"] == rec["dram_ifmap_reads"]
+    analytical = build_problem("npu", {"layer": "Conv4_s"}).evaluate(base)
+    assert ev.metrics["sram_ifmap_reads"] == analytical.metrics["sram_ifmap_reads"]
+    assert ev.metrics["area_mm2"] == analytical.metrics["area_mm2"]
+    rs = build_problem("npu", cfg).from_json({**p.to_json(base), "dataflow": "rs"})
+    failed = Evaluator(p, keep_history=False).evaluate(rs)
+    assert failed.failed and "SCALE-Sim" in failed.reason

@@ -1,0 +1,106 @@
+"""Declarative config fields: each field of an env's config dataclass states its help text and its
+constraints once, in ``field(metadata=...)``; :func:`validate` checks them all in one place (when the
+problem is built) and ``python -m archgym.list env=<name>`` prints them.
+
+Shared bases carry the fields several families have: :class:`SequentialFields` (the sequential face's
+episode) and :class:`SynthesisFields` (``env.cost_model=yosys``).  Checks that relate several fields
+stay in the family's constructor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archgym.errors import ConfigError
+
+_MISSING: Any = dataclasses.MISSING
+
+
+def option(default: Any = _MISSING, help: str = "", *, choices: Sequence[Any] | None = None,
+           low: float | None = None, high: float | None = None, integer: bool = False,
+           optional: bool = False, default_factory: Any = _MISSING) -> Any:
+    """A config field with its help text and constraints: ``choices`` (allowed values), ``low``/``high``
+    (inclusive bounds of a number), ``integer`` (must be an int), ``optional`` (None allowed)."""
+    meta = {"help": help, "choices": tuple(choices) if choices is not None else None, "low": low, "high": high,
+            "integer": integer, "optional": optional}
+    if default_factory is not _MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def validate(config: Any) -> None:
+    """Check every declared constraint of a config dataclass; a violation is a ConfigError naming the field."""
+    if not dataclasses.is_dataclass(config):
+        return
+    for f in dataclasses.fields(config):
+        meta = f.metadata
+        if not meta:
+            continue
+        value = getattr(config, f.name)
+        if value is None:
+            if meta.get("optional"):
+                continue
+            if meta.get("choices") is None and meta.get("low") is None and not meta.get("integer"):
+                continue
+            raise ConfigError(f.name, "must be given (None is not allowed)")
+        choices = meta.get("choices")
+        if choices is not None and value not in choices:
+            raise ConfigError(f.name, f"must be one of {', '.join(map(str, choices))}, got {value!r}")
+        if meta.get("integer") and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f.name, f"must be an integer, got {value!r}")
+        low, high = meta.get("low"), meta.get("high")
+        if low is not None or high is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f.name, f"must be a finite number, got {value!r}")
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise ConfigError(f.name, f"must be {_range(low, high)}, got {value!r}")
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if high is None:
+        return f">= {low:g}"
+    if low is None:
+        return f"<= {high:g}"
+    return f"in [{low:g}, {high:g}]"
+
+
+def describe(config_class: type) -> list[dict[str, Any]]:
+    """One row per field: name, type, default, help and constraints (what ``archgym.list env=`` prints)."""
+    rows = []
+    for f in dataclasses.fields(config_class):
+        default = f.default if f.default is not _MISSING else (
+            f.default_factory() if f.default_factory is not _MISSING else None)
+        meta = dict(f.metadata)
+        rule = []
+        if meta.get("choices") is not None:
+            rule.append("one of " + ", ".join(map(str, meta["choices"])))
+        if meta.get("low") is not None or meta.get("high") is not None:
+            rule.append(_range(meta.get("low"), meta.get("high")))
+        rows.append({"field": f.name, "type": str(f.type).replace("typing.", ""), "default": default,
+                     "help": meta.get("help", ""), "constraint": "; ".join(rule)})
+    return rows
+
+
+@dataclass
+class SequentialFields:
+    """Fields of a family with a sequential face."""
+
+    episode_length: int = option(64, "edits per episode of the sequential face", integer=True, low=1)
+
+
+@dataclass
+class SynthesisFields:
+    """Fields of a family whose RTL-level cost model synthesizes Verilog (``cost_model=yosys``)."""
+
+    cost_model: str = option("analytical", "the registered cost model: analytical (fast) or yosys (synthesis)")
+    liberty: str | None = option(None, "cost_model=yosys: Liberty cell library (default: $ARCHGYM_LIBERTY, "
+                                       "else Debian's osu018)", optional=True)
+    synth_flow: str = option("structural", "cost_model=yosys: a flow of archgym.simulators.eda.synthesis.FLOWS")
+    synth_timeout: float = option(120.0, "cost_model=yosys: seconds per synthesis, then a failed evaluation",
+                                  low=1e-3)
+    synth_jobs: int | None = option(None, "cost_model=yosys: parallel syntheses per batch (default: the cores)",
+                                    integer=True, low=1, optional=True)
