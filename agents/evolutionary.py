@@ -14,7 +14,7 @@ import numpy as np
 
 from archgym.agents.base import Agent, AgentConfig
 from archgym.evaluator import Evaluator
-from archgym.problem import DesignProblem
+from archgym.problem import DesignProblem, with_parameter_face
 
 
 @dataclass
@@ -34,6 +34,7 @@ class GeneticAlgorithm(Agent):
 
     def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
         self.face_for(problem)
+        problem = with_parameter_face(problem)
         c = self.config
         space = problem.space()
         nvec = space.nvec
@@ -50,7 +51,7 @@ class GeneticAlgorithm(Agent):
         while True:
             order = np.argsort(fitness, kind="stable")
             elite = [pop[i].copy() for i in order[: c.elite]]
-            children = []
+            children: list[np.ndarray] = []
             while len(elite) + len(children) < c.population_size:
                 a, b = self._tournament(fitness), self._tournament(fitness)
                 child = pop[a].copy()
@@ -92,6 +93,7 @@ class AntColony(Agent):
 
     def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
         self.face_for(problem)
+        problem = with_parameter_face(problem)
         c = self.config
         space = problem.space()
         tau = [np.full(k, c.initial_pheromone) for k in space.nvec]

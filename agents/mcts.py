@@ -59,7 +59,7 @@ import numpy as np
 from archgym.agents.base import Agent, AgentConfig
 from archgym.errors import ConfigError
 from archgym.evaluator import Evaluator
-from archgym.problem import DesignProblem, design_hash
+from archgym.problem import DesignProblem, SequentialProblem, design_hash, with_sequential_face
 
 STARTS = ("initial", "best_baseline")
 _MAX_TABLE = 4_000_000  # transposition-table entries kept before the table is cleared
@@ -124,7 +124,7 @@ class MCTS(Agent):
         self._rejected: set[tuple[Hashable, int]] = set()  # (design key, action) known to worsen the cost
 
     # ---- scoring -------------------------------------------------------------------------------
-    def _key(self, problem: DesignProblem, design: Any) -> Hashable:
+    def _key(self, problem: SequentialProblem, design: Any) -> Hashable:
         """A compact identity: the design's own hash when its type defines one, else its canonical digest.
 
         Only ints/digests are stored (never the designs), so the table stays small; a 64-bit hash
@@ -134,7 +134,7 @@ class MCTS(Agent):
             return hash(design)
         return design_hash(problem.canonical(design))
 
-    def _score(self, problem: DesignProblem, evaluator: Evaluator, design: Any) -> tuple[Hashable, float]:
+    def _score(self, problem: SequentialProblem, evaluator: Evaluator, design: Any) -> tuple[Hashable, float]:
         """(key, cost) of a design; infeasible or failed designs cost inf.  Each design is evaluated once."""
         key = self._key(problem, design)
         cost = self._scores.get(key)
@@ -146,7 +146,7 @@ class MCTS(Agent):
             self._scores[key] = cost
         return key, cost
 
-    def _actions(self, problem: DesignProblem, design: Any) -> list[int]:
+    def _actions(self, problem: SequentialProblem, design: Any) -> list[int]:
         """Candidate edits of a design in a random order (ArithTreeRL samples them without replacement)."""
         acts = np.asarray(problem.search_actions(design), dtype=np.int64)
         return acts[self.rng.permutation(len(acts))].tolist()
@@ -154,6 +154,7 @@ class MCTS(Agent):
     # ---- the search --------------------------------------------------------------------------
     def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
         self.face_for(problem)
+        problem = with_sequential_face(problem)
         start = self._start(problem, evaluator)
         key, cost = self._score(problem, evaluator, start)
         if not math.isfinite(cost):
@@ -166,7 +167,7 @@ class MCTS(Agent):
             if len(self._scores) == known:
                 return  # a whole tree met no new design: the reachable space is exhausted
 
-    def _start(self, problem: DesignProblem, evaluator: Evaluator) -> Any:
+    def _start(self, problem: SequentialProblem, evaluator: Evaluator) -> Any:
         if self.start_design is not None:
             return self.start_design
         initial = problem.initial_design(self.rng)
@@ -179,7 +180,7 @@ class MCTS(Agent):
                 best, best_cost = design, c
         return best
 
-    def _tree(self, problem: DesignProblem, evaluator: Evaluator, root: _Node) -> None:
+    def _tree(self, problem: SequentialProblem, evaluator: Evaluator, root: _Node) -> None:
         """Iterate on one tree, moving its root every ``iterations_per_move`` iterations, until exhausted."""
         while True:
             for _ in range(self.config.iterations_per_move):
@@ -199,12 +200,13 @@ class MCTS(Agent):
             self._design(problem, root)
             root.parent = None
 
-    def _design(self, problem: DesignProblem, node: _Node) -> Any:
+    def _design(self, problem: SequentialProblem, node: _Node) -> Any:
         if node.design is None:
+            assert node.parent is not None  # the root always holds its design
             node.design = problem.apply_action(self._design(problem, node.parent), node.action)
         return node.design
 
-    def _select_expand(self, problem: DesignProblem, evaluator: Evaluator, root: _Node) -> _Node | None:
+    def _select_expand(self, problem: SequentialProblem, evaluator: Evaluator, root: _Node) -> _Node | None:
         """Tree policy: walk down by UCB, expand one new child; None when the tree has nothing left."""
         node = root
         while True:
@@ -212,6 +214,7 @@ class MCTS(Agent):
                 if not node.children:  # a dead end: prune it and retry from the root
                     if node is root:
                         return None
+                    assert node.parent is not None
                     node.parent.children.remove(node)
                     node = root
                     continue
@@ -221,7 +224,7 @@ class MCTS(Agent):
             if child is not None:
                 return child
 
-    def _expand(self, problem: DesignProblem, evaluator: Evaluator, node: _Node) -> _Node | None:
+    def _expand(self, problem: SequentialProblem, evaluator: Evaluator, node: _Node) -> _Node | None:
         design = self._design(problem, node)
         if node.untried is None:
             node.untried = self._actions(problem, design)
@@ -241,7 +244,7 @@ class MCTS(Agent):
 
     def _try(
         self,
-        problem: DesignProblem,
+        problem: SequentialProblem,
         evaluator: Evaluator,
         design: Any,
         key: Hashable,
@@ -271,7 +274,7 @@ class MCTS(Agent):
             return None
         return child, child_key, child_cost
 
-    def _rollout(self, problem: DesignProblem, evaluator: Evaluator, leaf: _Node) -> float:
+    def _rollout(self, problem: SequentialProblem, evaluator: Evaluator, leaf: _Node) -> float:
         """Default policy: random accepted edits until none is left; reward = -best cost / scale."""
         design, key, cost = leaf.design, leaf.key, leaf.cost
         best = cost

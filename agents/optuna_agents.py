@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from archgym.agents.base import Agent, AgentConfig
 from archgym.evaluator import Evaluator
-from archgym.problem import DesignProblem
+from archgym.problem import DesignProblem, with_parameter_face
 
 
 @dataclass
@@ -69,6 +69,7 @@ class OptunaAgent(Agent):
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.face_for(problem)
+        problem = with_parameter_face(problem)
         space = problem.space()
         distributions = space.optuna_distributions()
         multi = bool(self.config.multi_objective)

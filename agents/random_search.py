@@ -9,7 +9,7 @@ import numpy as np
 
 from archgym.agents.base import Agent, AgentConfig
 from archgym.evaluator import Evaluator
-from archgym.problem import DesignProblem
+from archgym.problem import DesignProblem, with_parameter_face, with_sequential_face
 
 
 @dataclass
@@ -24,6 +24,7 @@ class RandomWalk(Agent):
     faces = ("sequential",)
 
     def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:
+        problem = with_sequential_face(problem)
         while True:
             design = problem.initial_design(self.rng)
             evaluator.evaluate(design)
@@ -52,6 +53,7 @@ class RandomSearch(Agent):
         if self.face_for(problem) == "sequential":
             RandomWalk(RandomWalkConfig(), seed=self.seed).search(problem, evaluator)
             return
-        space = problem.space()
+        parametric = with_parameter_face(problem)
+        space = parametric.space()
         while True:
-            evaluator.evaluate(problem.decode(space.sample(self.rng)))
+            evaluator.evaluate(parametric.decode(space.sample(self.rng)))

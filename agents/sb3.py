@@ -58,7 +58,7 @@ class DQNConfig(SB3Config):
 
 
 class SB3Agent(Agent):
-    faces = ("sequential", "parameter")
+    faces: ClassVar[tuple[str, ...]] = ("sequential", "parameter")
     algorithm: ClassVar[str] = ""
     masked: ClassVar[bool] = False
 
@@ -137,7 +137,7 @@ class PPOAgent(SB3Agent):
 class MaskablePPOAgent(PPOAgent):
     name = "maskable_ppo"
     description = "sb3-contrib MaskablePPO (sequential face only)"
-    faces = ("sequential",)
+    faces: ClassVar[tuple[str, ...]] = ("sequential",)
 
 
 class A2CAgent(SB3Agent):
@@ -156,7 +156,7 @@ class DQNAgent(SB3Agent):
     description = "stable-baselines3 DQN (sequential face: needs a Discrete action space)"
     config_class = DQNConfig
     algorithm = "DQN"
-    faces = ("sequential",)
+    faces: ClassVar[tuple[str, ...]] = ("sequential",)
 
     def algorithm_kwargs(self) -> dict[str, Any]:
         c = self.config

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from archgym.config import register_configs, user_errors
+from archgym.config import container, register_configs, user_errors
 from archgym.errors import ConfigError
 from archgym.logs import LogStore, default_url
 from archgym.runner import RunSpec, execute
@@ -96,7 +96,7 @@ def run_grid(specs: list[RunSpec], executor: str = "local", jobs: int | None = N
 def compare_from_config(cfg: DictConfig) -> Path:
     from archgym.report import write_report
 
-    env_values = OmegaConf.to_container(cfg.env, resolve=True)
+    env_values = container(cfg.env)
     env = env_values.pop("name")
     agents = list(cfg.agents)
     if not agents:
@@ -109,10 +109,10 @@ def compare_from_config(cfg: DictConfig) -> Path:
         raise ConfigError("seeds", "must be >= 1")
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    agent_config = OmegaConf.to_container(cfg.agent_config, resolve=True) or {}
+    agent_config = container(cfg.agent_config)
     budget = int(cfg.budget) if cfg.budget is not None else registry.envs.get(env).default_budget
     specs = grid(env, env_values, agents, int(cfg.seeds), budget, out_dir, agent_config)
-    LogStore(specs[0].log).close()  # create the tables once, before the workers start
+    LogStore(specs[0].log or default_url(out_dir)).close()  # create the tables once, before the workers start
     summaries = run_grid(specs, cfg.executor, cfg.jobs, cfg.progress)
     report = write_report(out_dir, env, summaries)
     print(report.read_text())

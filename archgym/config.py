@@ -43,11 +43,19 @@ def _node(config_class: type, kind: str, name: str) -> DictConfig:
     return node
 
 
+def container(cfg: Any) -> dict[str, Any]:
+    """An OmegaConf mapping node as a plain dict (resolved); None or an empty node is {}."""
+    if cfg is None:
+        return {}
+    value = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    if not isinstance(value, dict):
+        raise ConfigError("config", f"expected a mapping of fields, got {value!r}")
+    return {str(k): v for k, v in value.items()}
+
+
 def make_config(config_class: type, values: dict[str, Any] | DictConfig | None, kind: str) -> Any:
     """A typed config dataclass from override values; errors name ``<kind>.<field>``."""
-    if isinstance(values, DictConfig):
-        values = OmegaConf.to_container(values, resolve=True)
-    values = dict(values or {})
+    values = container(values)
     fields = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(values) - fields - {"name"})
     if unknown:
@@ -109,4 +117,4 @@ def nested_values(overrides: list[str], prefix: str) -> dict[str, Any]:
     other = [o for o in overrides if not o.startswith(prefix + ".")]
     if other and prefix == "env":
         raise ArchGymError(f"unknown override '{other[0]}'; this command takes env.<field>=...")
-    return OmegaConf.to_container(OmegaConf.from_dotlist(dotlist)) if dotlist else {}
+    return container(OmegaConf.from_dotlist(dotlist)) if dotlist else {}

@@ -97,9 +97,9 @@ class Evaluator:
         for pos, key in enumerate(keys):
             row = self._take_replay(self.steps + pos, key)
             if row is not None:
-                results[pos] = _evaluation_from_row(row)
+                results[pos] = replayed_eval = _evaluation_from_row(row)
                 replayed[pos] = True
-                self._remember(key, results[pos])
+                self._remember(key, replayed_eval)
             elif key in self._memo:
                 self._memo.move_to_end(key)
                 results[pos], cached[pos] = self._memo[key], True
@@ -119,8 +119,9 @@ class Evaluator:
         wall = (time.perf_counter() - start) / max(1, len(fitting))
         out: list[Evaluation] = []
         for pos, design in enumerate(fitting):
-            evaluation = results[pos]
-            assert evaluation is not None
+            evaluation_or_none = results[pos]
+            assert evaluation_or_none is not None
+            evaluation = evaluation_or_none
             self._record(design, texts[pos], keys[pos], evaluation, cached[pos], replayed[pos], wall)
             out.append(evaluation)
         if len(fitting) < len(designs):
@@ -140,6 +141,7 @@ class Evaluator:
                 "re-evaluating from here (was the config or code changed?)",
                 stacklevel=3,
             )
+            assert self.store is not None  # replay rows only come from a store
             self.store.delete_evaluations_from(self.run_id, step)
             self._replay.clear()
             return None

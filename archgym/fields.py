@@ -72,8 +72,8 @@ def describe(config_class: type) -> list[dict[str, Any]]:
     """One row per field: name, type, default, help and constraints (what ``archgym.list env=`` prints)."""
     rows = []
     for f in dataclasses.fields(config_class):
-        default = f.default if f.default is not _MISSING else (
-            f.default_factory() if f.default_factory is not _MISSING else None)
+        factory: Any = f.default_factory
+        default = f.default if f.default is not _MISSING else (factory() if factory is not _MISSING else None)
         meta = dict(f.metadata)
         rule = []
         if meta.get("choices") is not None:

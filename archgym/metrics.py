@@ -42,7 +42,7 @@ def pareto_front(points: np.ndarray) -> np.ndarray:
     return front[np.lexsort(front.T[::-1])] if len(front) else front
 
 
-def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
+def hypervolume(points: np.ndarray, reference: Sequence[float] | np.ndarray) -> float:
     """Exact hypervolume dominated by ``points`` (minimization) and bounded by ``reference``.
 
     Slicing along the last objective (HSO, While et al. 2006); exact and fast enough for the

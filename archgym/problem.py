@@ -25,7 +25,7 @@ import json
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def _json_default(o: Any) -> Any:
         return float(o)
     if isinstance(o, np.ndarray):
         return o.tolist()
-    if is_dataclass(o):
+    if is_dataclass(o) and not isinstance(o, type):
         return asdict(o)
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
@@ -286,6 +286,36 @@ class SimulatorBacked(ABC, Generic[D]):
     def evaluate_batch(self, designs: list[D]) -> list[Evaluation | Exception]:
         metrics = self.simulator.metrics_batch(designs)
         return [m if isinstance(m, Exception) else _catching(self.score, d, m) for d, m in zip(designs, metrics)]
+
+
+if TYPE_CHECKING:  # static types of "a problem with this face" (concrete families inherit both)
+
+    class SequentialProblem(SequentialFace[Any], DesignProblem[Any]):
+        """A DesignProblem with the sequential face."""
+
+    class ParametricProblem(ParameterFace[Any], DesignProblem[Any]):
+        """A DesignProblem with the parameter face."""
+
+else:
+    SequentialProblem = ParametricProblem = DesignProblem
+
+
+def with_sequential_face(problem: DesignProblem[Any]) -> SequentialProblem:
+    """The problem, typed as having the sequential face; an ArchGymError when it has none."""
+    if not isinstance(problem, SequentialFace):
+        from archgym.errors import ArchGymError
+
+        raise ArchGymError(f"env '{problem.name}' has no sequential face")
+    return cast("SequentialProblem", problem)
+
+
+def with_parameter_face(problem: DesignProblem[Any]) -> ParametricProblem:
+    """The problem, typed as having the parameter face; an ArchGymError when it has none."""
+    if not problem.has_parameter_face:
+        from archgym.errors import ArchGymError
+
+        raise ArchGymError(f"env '{problem.name}' has no parameter face")
+    return cast("ParametricProblem", problem)
 
 
 class Simulator(ABC, Generic[D]):

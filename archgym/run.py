@@ -10,9 +10,9 @@ from __future__ import annotations
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from archgym.config import register_configs, user_errors
+from archgym.config import container, register_configs, user_errors
 from archgym.runner import RunSpec, execute, print_table
 
 
@@ -22,8 +22,8 @@ def run_from_config(cfg: DictConfig) -> dict:
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:  # one directory per job of a sweep
         out_dir = f"{hc.sweep.dir}/{hc.sweep.subdir}"
-    env_values = OmegaConf.to_container(cfg.env, resolve=True)
-    agent_values = OmegaConf.to_container(cfg.agent, resolve=True)
+    env_values = container(cfg.env)
+    agent_values = container(cfg.agent)
     spec = RunSpec(
         env=env_values.pop("name"),
         agent=agent_values.pop("name"),

@@ -111,7 +111,7 @@ class DesignSpace:
         """Number of points in the discretized space (may be astronomically large)."""
         return math.prod(float(k.cardinality) for k in self.knobs)
 
-    def from_indices(self, indices: Sequence[int]) -> Point:
+    def from_indices(self, indices: Sequence[int] | np.ndarray) -> Point:
         if len(indices) != len(self.knobs):
             raise DesignError(f"expected {len(self.knobs)} knob indices, got {len(indices)}")
         return {k.name: k.from_index(min(max(int(i), 0), k.cardinality - 1)) for k, i in zip(self.knobs, indices)}
@@ -128,7 +128,7 @@ class DesignSpace:
         return self.from_indices(idx)
 
     def sample(self, rng: np.random.Generator) -> Point:
-        return self.from_indices([rng.integers(k.cardinality) for k in self.knobs])
+        return self.from_indices([int(rng.integers(k.cardinality)) for k in self.knobs])
 
     def optuna_distributions(self) -> dict[str, Any]:
         import optuna.distributions as od

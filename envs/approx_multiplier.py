@@ -123,7 +123,8 @@ class ApproxMultiplierProblem(SimulatorBacked[LayerAssignment], ParameterFace[La
     # ---- cost -------------------------------------------------------------------------
     def layer_cost(self, layer: int, name: str) -> tuple[float, float]:
         """(energy of one inference's products in this layer, multiplier area) for one configuration."""
-        return self.simulator.layer_cost(layer, name)
+        simulator: Any = self.simulator  # both registered accuracy models (cost_models._ApproxModel) have it
+        return simulator.layer_cost(layer, name)
 
     def score(self, design: LayerAssignment, m: dict[str, float]) -> Evaluation:
         m = {**m, **{f"layer{i}_choice": float(self._index[n]) for i, n in enumerate(design.layers)}}

@@ -13,20 +13,21 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from archgym.errors import ArchGymError
 from archgym.evaluator import Evaluator
-from archgym.problem import DesignProblem
+from archgym.problem import DesignProblem, with_parameter_face, with_sequential_face
 
 INFEASIBLE_PENALTY = -1.0
 INVALID_ACTION_PENALTY = -0.01
 
 
 class DesignEnv(gym.Env):
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - gymnasium.Env declares it an instance attribute
 
     def __init__(
         self,
@@ -36,15 +37,13 @@ class DesignEnv(gym.Env):
         render_mode: str | None = None,
     ):
         if not problem.has_sequential_face:
-            from archgym.errors import ArchGymError
-
             raise ArchGymError(f"env '{problem.name}' has no sequential face; use a parameter-face agent")
-        self.problem = problem
+        self.problem = with_sequential_face(problem)
         self.evaluator = evaluator or Evaluator(problem, keep_history=False)
         self.episode_length = episode_length or int(getattr(problem.config, "episode_length", 0) or 64)
         self.render_mode = render_mode
-        self.action_space = gym.spaces.Discrete(problem.num_actions())
-        self.observation_space = problem.observation_space()
+        self.action_space = gym.spaces.Discrete(self.problem.num_actions())
+        self.observation_space = self.problem.observation_space()
         self.design: Any = None
         self.cost = math.inf
         self._scale = 1.0
@@ -92,16 +91,12 @@ class DesignEnv(gym.Env):
 class ParameterEnv(gym.Env):
     """One knob setting per episode: action = knob indices, reward = -cost / reference cost."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012 - gymnasium.Env declares it an instance attribute
 
     def __init__(self, problem: DesignProblem, evaluator: Evaluator | None = None):
-        if not problem.has_parameter_face:
-            from archgym.errors import ArchGymError
-
-            raise ArchGymError(f"env '{problem.name}' has no parameter face")
-        self.problem = problem
+        self.problem = with_parameter_face(problem)
         self.evaluator = evaluator or Evaluator(problem, keep_history=False)
-        self.space = problem.space()
+        self.space = self.problem.space()
         self.action_space = gym.spaces.MultiDiscrete(self.space.nvec)
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(len(self.space),), dtype=np.float32)
         self._last = np.zeros(len(self.space), dtype=np.float32)

@@ -266,7 +266,8 @@ class NPUProblem(SimulatorBacked[NPUDesign], ParameterFace[NPUDesign], Sequentia
         for i, k in enumerate(KNOBS):
             ch, v = self.choices[k], getattr(design, k)
             if k in NUMERIC_KNOBS:  # position on a log scale (the choices are powers of two)
-                x = np.interp(math.log(v), [math.log(c) for c in ch], np.linspace(0, 1, len(ch))) if len(ch) > 1 else 0
+                x = float(np.interp(math.log(v), [math.log(c) for c in ch], np.linspace(0, 1, len(ch)))) \
+                    if len(ch) > 1 else 0.0
             else:
                 x = ch.index(v) / max(1, len(ch) - 1) if v in ch else 0.0
             obs[i] = float(np.clip(x, 0.0, 1.0))

@@ -353,6 +353,7 @@ def simulate(
         if exp_words is not None:
             (work / "vec_exp.hex").write_text("".join(f"{w:0{hexw_out}x}\n" for w in exp_words))
         else:
+            assert reference is not None  # checked above: expected words or a reference module
             ref = reference_module(f"{top}__reference", inputs, outputs, reference)
             (work / "reference.v").write_text(ref)
             sources.append("reference.v")

@@ -46,6 +46,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -256,7 +257,7 @@ class Netlist:
 
     def evaluate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Vectorized simulation: integer operand arrays -> integer product array."""
-        vals: list[np.ndarray | None] = [None] * len(self.arrival)
+        vals: list[Any] = [None] * len(self.arrival)  # every slot is set before it is read
         vals[0] = np.zeros(a.shape, dtype=bool)
         vals[1] = np.ones(a.shape, dtype=bool)
         for i in range(self.n):
@@ -445,7 +446,8 @@ def _check_operands(cfg: ApproxMultiplierSpec, a: np.ndarray, b: np.ndarray) -> 
     for nm, v in (("a", a), ("b", b)):
         if v.size and (v.min() < 0 or v.max() >= 1 << cfg.n):
             raise ConfigError(nm, f"operands must be unsigned {cfg.n}-bit integers in [0, {(1 << cfg.n) - 1}]")
-    return np.broadcast_arrays(a, b)
+    a2, b2 = np.broadcast_arrays(a, b)
+    return a2, b2
 
 
 def multiply(cfg: ApproxMultiplierSpec, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -700,7 +702,7 @@ def lmul_vs_fp8(m_values: tuple[int, ...] = (2, 3, 4, 5, 6, 7)) -> dict[str, flo
         exact = (1 + g[:, None]) * (1 + g[None, :])
         out[fmt] = float(np.mean(np.abs(round_significand(exact, m) - exact) / exact))
         # rounding of a real-valued product (operands on a fine 2^-10 grid) to the fp8 significand
-        g = (np.arange(1 << 10) + 0.5) / float(1 << 10)
-        real = (1 + g[:, None]) * (1 + g[None, :])
+        fine = (np.arange(1 << 10) + 0.5) / float(1 << 10)
+        real = (1 + fine[:, None]) * (1 + fine[None, :])
         out[f"{fmt}_real"] = float(np.mean(np.abs(round_significand(real, m) - real) / real))
     return out

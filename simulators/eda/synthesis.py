@@ -323,7 +323,7 @@ def synthesize_many(items: Iterable[Mapping[str, object] | tuple[str, str]], job
     if jobs < 1:
         raise ConfigError("jobs", f"must be at least 1, got {jobs}")
     if calls:  # resolve tools once, outside the pool (yowasp's first call compiles for ~30 s)
-        load_liberty(calls[0].get("liberty"))  # type: ignore[arg-type]
+        load_liberty(calls[0].get("liberty"))
         tools.find("yosys", calls[0].get("yosys") or None)
 
     def one(kwargs: dict[str, object]) -> SynthesisResult | SimulationError:

@@ -322,7 +322,7 @@ class _IsIfmapCopies:
         per_tile = lay.channels * self.count.sum(axis=1)
         tile_base = np.concatenate(([0], np.cumsum(per_tile)[:-1]))
         self.start = tile_base[:, None] + lay.channels * (np.cumsum(self.count, axis=1) - self.count)
-        self.before = np.cumsum(valid, axis=1) - valid                      # (tile, col, rs)
+        self.before: np.ndarray = np.cumsum(valid, axis=1) - valid                      # (tile, col, rs)
         self.n_copies = -(-lay.filt_h // lay.stride) * -(-lay.filt_w // lay.stride)  # candidates per word
         self._table: tuple[np.ndarray, np.ndarray] | None = None
 

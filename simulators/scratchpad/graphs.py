@@ -29,6 +29,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -246,7 +247,8 @@ def workload(name: str) -> nx.DiGraph:
     """A shipped workload by name (see ``WORKLOADS``)."""
     if name not in WORKLOADS:
         raise ConfigError("workload", f"unknown '{name}'; valid: {', '.join(sorted(WORKLOADS))}")
-    return WORKLOADS[name]()
+    build: Any = WORKLOADS[name]
+    return build()
 
 
 # ----------------------------------------------------------------------------------------------

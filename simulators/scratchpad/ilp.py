@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -195,11 +196,11 @@ def _segment_ilp(g: CompiledGraph, capacity: int, seg: list[int], sim: Scratchpa
                 coefs[x[v, t]] = float(g.size[g.weight_tensor[v]])
         m.row(coefs, -np.inf, capacity)
     offsets = _add_addresses(m, g, capacity, seg, x, r, lvar, tensors, sim, T) if addresses else {}
-    res = m.solve(time_limit)
+    res: Any = m.solve(time_limit)
     if res.x is None:
         return None, None, res, compulsory
     order = sorted(seg, key=lambda v: next(t for t in range(1, T + 1) if (v, t) in x and res.x[x[v, t]] > 0.5))
-    resident = {(k, t): res.x[r[k, t]] > 0.5 for k in tensors for t in range(1, T + 1)}
+    resident: dict[Any, Any] = {(k, t): res.x[r[k, t]] > 0.5 for k in tensors for t in range(1, T + 1)}
     if addresses:
         resident["offsets"] = {(g.tensors[k].name, t): round(res.x[j]) for (k, t), j in offsets.items()}
     return order, resident, res, compulsory

@@ -45,6 +45,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -134,7 +135,7 @@ class ScratchpadSim:
     """Step-by-step execution of an operator graph on a scratchpad of ``capacity`` bytes."""
 
     def __init__(self, graph: nx.DiGraph | CompiledGraph, capacity: int, allocator: str = "first_fit",
-                 placement: dict[tuple[str, int], int] | None = None, high: Sequence[bool] | None = None,
+                 placement: dict[tuple[str, int], int] | None = None, high: Sequence[bool] | np.ndarray | None = None,
                  hint: Sequence[float] | None = None):
         self.g = compile_graph(graph)
         if allocator not in ALLOCATORS:
@@ -312,6 +313,7 @@ class ScratchpadSim:
                 self.in_dram[t] = True
             self._release(t)
         self.forced_resets += 1
+        assert self.pending is not None  # a reset happens only while placing the pending op's tensors
         self.queue = [t for t in self.g.working_set[self.pending] if t not in self.offset]
 
     def _advance(self) -> str:
@@ -333,6 +335,7 @@ class ScratchpadSim:
             self.used += size
             if off >= 0:
                 bisect.insort(self.blocks, (off, size, t))
+            assert self.pending is not None
             if g.out_tensor[self.pending] != t:  # a load from DRAM
                 if g.tensors[t].kind != "activation" and not self.loaded_once[t]:
                     self.compulsory += size
@@ -341,6 +344,7 @@ class ScratchpadSim:
                 self.loaded_once[t] = True
         # execute
         i = self.pending
+        assert i is not None
         self.peak = max(self.peak, self.used)
         self.executed[i] = True
         self.order.append(i)
@@ -487,10 +491,10 @@ def min_peak_order(graph: nx.DiGraph | CompiledGraph, max_states: int = 200_000)
             exact = False
             break
     if exact:
-        (peak, _, order), = frontier.values()
-        return [g.ops[i] for i in order], int(peak), True
-    order = _greedy_min_peak(g)
-    return order, no_eviction_peak(g, order), False
+        (peak, _, best_order), = frontier.values()
+        return [g.ops[i] for i in best_order], int(peak), True
+    greedy = _greedy_min_peak(g)
+    return greedy, no_eviction_peak(g, greedy), False
 
 
 def _tensor_state(g: CompiledGraph, done: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -509,7 +513,7 @@ def _greedy_min_peak(g: CompiledGraph) -> list[str]:
     live, order = 0, []
     for _ in range(len(g.ops)):
         started, remaining = _tensor_state(g, done)
-        best = None
+        best: Any = None
         for i in range(len(g.ops)):
             if done[i] or any(not done[p] for p in g.preds[i]):
                 continue
@@ -561,7 +565,7 @@ def decode_order(graph: nx.DiGraph | CompiledGraph, priorities: np.ndarray) -> l
     left = np.array([len(p) for p in g.preds])
     ready = {i for i in range(n) if left[i] == 0}
     order = []
-    succ = [[] for _ in range(n)]
+    succ: list[list[int]] = [[] for _ in range(n)]
     for i in range(n):
         for p in g.preds[i]:
             succ[p].append(i)
@@ -644,6 +648,7 @@ def brute_force(graph: nx.DiGraph | CompiledGraph, capacity: int, allocator: str
 
     sim = ScratchpadSim(g, capacity, allocator)
     rec(sim)
+    assert best[0] is not None  # every complete schedule is a candidate
     return best[0]
 
 
@@ -700,7 +705,7 @@ def local_search(graph: nx.DiGraph | CompiledGraph, capacity: int, evaluations: 
         return cand
 
     starts = [from_order(o) for o in init_orders] or [from_order(default_order(g))]
-    best = (None, belady, None)  # (vector, base policy, result)
+    best: Any = (None, belady, None)  # (vector, base policy, result)
     used, restart = 0, 0
     phase1 = int(0.6 * evaluations)
     while used < phase1:
@@ -733,8 +738,8 @@ def local_search(graph: nx.DiGraph | CompiledGraph, capacity: int, evaluations: 
             cand_ov[k] = int(rng.integers(0, 4))
         else:
             cand_pr = mutate_order(pr)
-        r2 = evaluate(cand_pr, base, cand_ov)
+        trial = evaluate(cand_pr, base, cand_ov)
         used += 1
-        if cost(r2) <= cost(res):
-            pr, overrides, res = cand_pr, cand_ov, r2
+        if cost(trial) <= cost(res):
+            pr, overrides, res = cand_pr, cand_ov, trial
     return res
