@@ -16,6 +16,7 @@ clock) and ``dram_gbps_avg`` (sustained), then every other numeric figure of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from archgym.errors import ConfigError, SimulationError
@@ -29,32 +30,53 @@ from archgym.simulators.npu.workloads import Layer, select_layers
 LAYER_CACHE_ENTRIES = 200_000
 
 
-class NPUAnalytical(Simulator[NPUDesign]):
-    """The analytical SCALE-Sim-style model of one PE array on the configured workload."""
-
-    family = "npu"
-    name = "analytical"
-    description = "analytical systolic/spatial array model (cycles, accesses, energy, area), SCALE-Sim validated"
+class _ArrayModel(Simulator[Any]):
+    """Shared mechanism: the configured layers, a bounded per-layer memo, and where per-layer figures
+    come from (``layer_source``: the analytical model, or SCALE-Sim)."""
 
     def __init__(self, config: Any):
         super().__init__(config)
         self.layers = select_layers(config.workload, config.layer)
         self.clock_ghz = float(config.clock_ghz)
+        self.word_bytes = int(config.word_bytes)
+        self.layer_metrics = self.layer_source(config)
         self._cache: dict[tuple, dict[str, float]] = {}
 
-    def layer_metrics(self, layer: Layer, design: NPUDesign) -> dict[str, float]:
-        """Cycles and access counts of one layer (the per-layer figures the totals are built from)."""
-        return model.evaluate_layer(layer, design)
+    def layer_source(self, config: Any) -> Callable[[Layer, NPUDesign], dict[str, float]]:
+        """Cycles and access counts of one layer on one array (the figures the totals are built from)."""
+        return model.evaluate_layer
 
     def _memo(self) -> dict[tuple, dict[str, float]]:
         if len(self._cache) > LAYER_CACHE_ENTRIES:
             self._cache.clear()
         return self._cache
 
+
+class NPUAnalytical(_ArrayModel):
+    """The analytical SCALE-Sim-style model of one PE array on the configured workload."""
+
+    family = "npu"
+    name = "analytical"
+    description = "analytical systolic/spatial array model (cycles, accesses, energy, area), SCALE-Sim validated"
+
     def metrics(self, design: NPUDesign) -> dict[str, float]:
         r = model.evaluate(design, self.layers, cache=self._memo(), layer_evaluator=self.layer_metrics)
-        peak_words = 3.0 * design.dram_bw
-        return _env_metrics(r, peak_words * design.word_bytes * self.clock_ghz, self.clock_ghz)
+        return _env_metrics(r, 3.0 * design.dram_bw * design.word_bytes * self.clock_ghz, self.clock_ghz)
+
+
+class NPUSystemAnalytical(_ArrayModel):
+    """Several arrays working concurrently on consecutive inputs (``system.evaluate_system``)."""
+
+    family = "npu_hetero"
+    name = "analytical"
+    description = "heterogeneous arrays, each by the analytical array model; steady state = busiest array"
+
+    def metrics(self, design: NPUSystem) -> dict[str, float]:
+        r = evaluate_system(design, self.layers, cache=self._memo(), layer_evaluator=self.layer_metrics)
+        m = _env_metrics(r, r["dram_bw_words_per_cycle"] * self.word_bytes * self.clock_ghz, self.clock_ghz)
+        for i, a in enumerate(r["arrays"]):
+            m[f"a{i}_busy_cycles"] = a["busy_cycles"]
+        return m
 
 
 class ScaleSimLayers:
@@ -71,11 +93,11 @@ class ScaleSimLayers:
             self._known = {backend.record_key(r): r for r in backend.load_cache()}
         return self._known
 
-    def layer_metrics(self, layer: Layer, design: NPUDesign) -> dict[str, float]:
+    def __call__(self, layer: Layer, design: NPUDesign) -> dict[str, float]:
         from archgym.simulators.npu.scalesim import backend
 
         if layer.groups != 1:
-            raise SimulationError(f"layer '{layer.name}' is depthwise/grouped, which the SCALE-Sim backend does not run")
+            raise SimulationError(f"layer '{layer.name}' is depthwise/grouped: the SCALE-Sim backend does not run it")
         key = (tuple(layer.dims), design.rows, design.cols, design.dataflow, design.ifmap_kb, design.filter_kb,
                design.ofmap_kb, design.dram_bw)
         rec = self._cached().get(key)
@@ -103,39 +125,8 @@ class NPUScaleSim(NPUAnalytical):
     name = "scalesim"
     description = "SCALE-Sim 3.0.0 in its own venv (shipped result cache first; live runs take minutes per layer)"
 
-    def __init__(self, config: Any):
-        super().__init__(config)
-        self._scalesim = ScaleSimLayers(config)
-
-    def layer_metrics(self, layer: Layer, design: NPUDesign) -> dict[str, float]:
-        return self._scalesim.layer_metrics(layer, design)
-
-
-class NPUSystemAnalytical(Simulator[NPUSystem]):
-    """Several arrays working concurrently on consecutive inputs (``system.evaluate_system``)."""
-
-    family = "npu_hetero"
-    name = "analytical"
-    description = "heterogeneous arrays, each by the analytical array model; steady state = busiest array"
-
-    def __init__(self, config: Any):
-        super().__init__(config)
-        self.layers = select_layers(config.workload, config.layer)
-        self.clock_ghz = float(config.clock_ghz)
-        self.word_bytes = int(config.word_bytes)
-        self._cache: dict[tuple, dict[str, float]] = {}
-
-    def layer_metrics(self, layer: Layer, design: NPUDesign) -> dict[str, float]:
-        return model.evaluate_layer(layer, design)
-
-    def metrics(self, design: NPUSystem) -> dict[str, float]:
-        if len(self._cache) > LAYER_CACHE_ENTRIES:
-            self._cache.clear()
-        r = evaluate_system(design, self.layers, cache=self._cache, layer_evaluator=self.layer_metrics)
-        m = _env_metrics(r, r["dram_bw_words_per_cycle"] * self.word_bytes * self.clock_ghz, self.clock_ghz)
-        for i, a in enumerate(r["arrays"]):
-            m[f"a{i}_busy_cycles"] = a["busy_cycles"]
-        return m
+    def layer_source(self, config: Any) -> Callable[[Layer, NPUDesign], dict[str, float]]:
+        return ScaleSimLayers(config)
 
 
 class NPUSystemScaleSim(NPUSystemAnalytical):
@@ -144,12 +135,8 @@ class NPUSystemScaleSim(NPUSystemAnalytical):
     name = "scalesim"
     description = "heterogeneous arrays, each layer by SCALE-Sim 3.0.0 (cached)"
 
-    def __init__(self, config: Any):
-        super().__init__(config)
-        self._scalesim = ScaleSimLayers(config)
-
-    def layer_metrics(self, layer: Layer, design: NPUDesign) -> dict[str, float]:
-        return self._scalesim.layer_metrics(layer, design)
+    def layer_source(self, config: Any) -> Callable[[Layer, NPUDesign], dict[str, float]]:
+        return ScaleSimLayers(config)
 
 
 def _env_metrics(r: dict[str, Any], peak_gbps: float, clock_ghz: float) -> dict[str, float]:
