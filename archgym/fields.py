@@ -100,6 +100,9 @@ class SynthesisFields:
     liberty: str | None = option(None, "cost_model=yosys: Liberty cell library (default: $ARCHGYM_LIBERTY, "
                                        "else Debian's osu018)", optional=True)
     synth_flow: str = option("structural", "cost_model=yosys: a flow of archgym.simulators.eda.synthesis.FLOWS")
+    synth_targets: list[float] = option(help="cost_model=yosys: delay targets as multiples of the reference design's "
+                                             "unconstrained delay; [] = one unconstrained mapping",
+                                        default_factory=lambda: [1.0, 1.1, 1.25, 1.5, 2.0])
     synth_timeout: float = option(120.0, "cost_model=yosys: seconds per synthesis, then a failed evaluation",
                                   low=1e-3)
     synth_jobs: int | None = option(None, "cost_model=yosys: parallel syntheses per batch (default: the cores)",

@@ -94,6 +94,8 @@ class DesignProblem(ABC, Generic[D]):
     default_gym_face: ClassVar[str] = "sequential"
     #: evaluation budget of `python -m archgym.run` when none is given
     default_budget: ClassVar[int] = 200
+    #: config overrides that select the family's ground-truth cost model (``archgym.ground_truth``), if any
+    ground_truth: ClassVar[dict[str, Any] | None] = None
     #: config overrides that make a small, fast instance, for `archgym.testing.check_problem`
     test_config: ClassVar[dict[str, Any]] = {}
 

@@ -36,6 +36,7 @@ def run_from_config(cfg: DictConfig) -> dict:
         resume=cfg.resume,
         progress=cfg.progress,
         verify=cfg.verify,
+        ground_truth=cfg.ground_truth,
     )
     summary = execute(spec)
     print_table(summary)

@@ -36,6 +36,8 @@ class RunSpec:
     resume: bool = False
     progress: bool = True
     verify: bool = True
+    #: re-score the run's best candidates and the baselines with the family's ground truth (the CLI's default)
+    ground_truth: bool = False
 
 
 def package_versions() -> dict[str, str]:
@@ -177,13 +179,21 @@ def summarize(
     for name, design in problem.baselines().items():
         ev = evaluator.evaluate_unlogged(design)
         summary["baselines"][name] = {"cost": ev.cost, "metrics": ev.metrics, "feasible": ev.feasible}
-    if best is not None and isinstance(problem, VerilogExport):
-        verilog = problem.to_verilog(best.design, module_name=f"{problem.name}_best")
+    answer = best.design if best is not None else None
+    if spec.ground_truth:
+        from archgym.ground_truth import verify_run
+
+        truth = verify_run(spec.env, problem, evaluator.records)
+        if truth is not None:
+            answer = truth.pop("best_design", answer)  # the run's answer is the ground-truth best
+            summary["ground_truth"] = truth
+    if answer is not None and isinstance(problem, VerilogExport):
+        verilog = problem.to_verilog(answer, module_name=f"{problem.name}_best")
         path = out_dir / "best.v"
         path.write_text(verilog)
         summary["verilog"] = str(path)
         if spec.verify:
-            summary["verilog_verification"] = problem.verify_verilog(best.design, verilog)
+            summary["verilog_verification"] = problem.verify_verilog(answer, verilog)
     return summary
 
 
@@ -228,9 +238,38 @@ def print_table(summary: dict[str, Any], file=sys.stdout) -> None:
         file=file,
     )
     print(tabulate(rows, headers=["design", "cost", *metric_names], floatfmt=".4g"), file=file)
+    if summary.get("ground_truth"):
+        print_ground_truth(summary, file)
     if summary.get("verilog"):
         print(f"Verilog: {summary['verilog']}  ({summary.get('verilog_verification', 'not verified')})", file=file)
     print(f"log: {summary['log']}  run: {summary['run_id']}", file=file)
+
+
+def print_ground_truth(summary: dict[str, Any], file=sys.stdout) -> None:
+    """The ground-truth table: the run's ground-truth best and every baseline, fast cost beside it."""
+    from tabulate import tabulate
+
+    truth = summary["ground_truth"]
+    fast = {name: b["cost"] for name, b in summary["baselines"].items()}
+    rows = []
+    entries = ([(f"best found ({summary['agent']}, step {truth['best']['step']})", truth["best"]["fast_cost"],
+                 truth["best"])] if truth.get("best") else [])
+    entries += [(name, fast.get(name), row) for name, row in truth["baselines"].items()]
+    for name, fast_cost, row in entries:
+        m = row["metrics"]
+        rows.append([name, row["cost"], fast_cost, m.get("delay", ""), m.get("area", ""),
+                     m.get("delay_fastest", ""), m.get("area_smallest", "")])
+    model = ", ".join(f"{k}={v}" for k, v in truth["cost_model"].items())
+    print(f"\nground truth ({model}), {len(truth['candidates'])} candidates re-scored:", file=file)
+    print(tabulate(rows, headers=["design", "cost", "fast cost", "delay", "area", "delay_fastest", "area_smallest"],
+                   floatfmt=".4g"), file=file)
+    if truth.get("best") and truth.get("best_baseline"):
+        dom = truth.get("dominated_by") or []
+        print(f"vs best baseline {truth['best_baseline']['name']}: "
+              f"{100 * truth['improvement_vs_best_baseline']:+.2f}% lower ground-truth cost; "
+              f"Pareto-dominated by: {', '.join(dom) or 'none'}; "
+              f"Spearman(fast, ground truth) over the candidates: {truth.get('spearman_fast_vs_ground_truth')}",
+              file=file)
 
 
 def _progress_bar(spec: RunSpec, budget: int, run_id: str):

@@ -71,6 +71,7 @@ class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph],
     name = "adder"
     description = "parallel-prefix adders: add/delete prefix nodes (PrefixRL / ArithTreeRL)"
     config_class = AdderConfig
+    ground_truth: ClassVar[dict[str, Any] | None] = {"cost_model": "yosys"}  # archgym.ground_truth
     test_config: ClassVar[dict[str, Any]] = {"width": 8}  # small instance for archgym.testing
     default_budget = 400
     objective_names = ("delay", "area")

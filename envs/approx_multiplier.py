@@ -82,6 +82,7 @@ class ApproxMultiplierProblem(SimulatorBacked[LayerAssignment], ParameterFace[La
     name = "approx_multiplier"
     description = "approximate multiplier per DNN layer: min energy s.t. an accuracy-drop bound"
     config_class = ApproxMultiplierConfig
+    ground_truth: ClassVar[dict[str, Any] | None] = {"accuracy_model": "measured"}  # archgym.ground_truth
     test_config: ClassVar[dict[str, Any]] = {"accuracy_model": "closed_form"}  # small instance for archgym.testing
     default_budget = 200
     objective_names = ("energy", "accuracy_drop")

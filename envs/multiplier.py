@@ -97,6 +97,7 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], EditParameterFace
     name = "multiplier"
     description = "multipliers: compressor tree (RL-MUL edits) + final prefix adder, searched jointly"
     config_class = MultiplierConfig
+    ground_truth: ClassVar[dict[str, Any] | None] = {"cost_model": "yosys"}  # archgym.ground_truth
     test_config: ClassVar[dict[str, Any]] = {"width": 4}  # small instance for archgym.testing
     default_budget = 30_000
     objective_names = ("delay", "area")

@@ -13,7 +13,7 @@ from archgym.errors import ConfigError, DesignError, SimulationError
 from archgym.experiments.synthesis_flow_demo import PREFIX_KINDS, adder_verilog
 from archgym.simulators.eda import synthesis
 from archgym.simulators.eda.liberty import find_liberty
-from archgym.simulators.eda.synthesis import synthesize, synthesize_many
+from archgym.simulators.eda.synthesis import FLOWS, synthesize, synthesize_many
 
 HAVE_NATIVE = shutil.which("yosys") is not None
 HAVE_STA = shutil.which("sta") is not None
@@ -192,3 +192,16 @@ def test_peer_flows_synthesize_behavioural_operators(cache: Path) -> None:
     if HAVE_NATIVE:  # Yosys 0.23 has no -booth: a tool error naming the option, not a crash
         with pytest.raises(SimulationError, match="option"):
             synthesize(mul, "m", flow="yosys_booth", yosys="native", cache_dir=cache)
+
+
+def test_a_relaxed_delay_target_trades_delay_for_area(cache: Path) -> None:
+    """ABC recovers area where the target allows: 32-bit Sklansky at 4000 ps is smaller and no faster than
+    mapped as fast as possible (-D 1); the target is part of the cache key."""
+    v = adder_verilog("sklansky", 32)
+    fast = synthesize(v, "sklansky_32", cache_dir=cache)
+    relaxed = synthesize(v, "sklansky_32", cache_dir=cache, delay_target_ps=4000)
+    assert relaxed.area < fast.area and relaxed.delay_ns >= fast.delay_ns
+    assert not relaxed.cached and relaxed.flow == "structural@4000ps"
+    assert FLOWS["sized"].at_delay_target(2500).abc_script[-2:] == ("upsize -D 2500", "dnsize -D 2500")
+    with pytest.raises(ConfigError, match="delay_target_ps"):
+        synthesize(v, "sklansky_32", cache_dir=cache, delay_target_ps=-5)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from archgym import registry
@@ -17,7 +18,7 @@ from archgym.logs import LogStore, default_url
 from archgym.rtl.arith.cost_models import AdderYosys
 from archgym.runner import RunSpec, execute
 from archgym.simulators.arith.prefix import classical
-from archgym.simulators.eda import synthesis, yosys_model
+from archgym.simulators.eda import synthesis
 
 pytestmark = pytest.mark.skipif(not (shutil.which("yosys") and shutil.which("sta")),
                                 reason="native yosys and OpenSTA needed")
@@ -31,13 +32,13 @@ def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_adder_env_costs_come_from_synthesis() -> None:
-    problem = AdderProblem(AdderConfig(width=16, cost_model="yosys"))
+    problem = AdderProblem(AdderConfig(width=16, cost_model="yosys", synth_targets=[]))
     ripple = problem.evaluate(problem.baseline("ripple"))
     ks = problem.evaluate(problem.baseline("kogge_stone"))
     sk = problem.evaluate(problem.baseline("sklansky"))
-    # the metrics are the synthesis run's figures for this design's exported Verilog
+    # without a sweep, the metrics are one unconstrained synthesis of this design's exported Verilog
     direct = synthesis.synthesize(problem.to_verilog(problem.baseline("ripple"), "prefix_adder"), "prefix_adder")
-    assert ripple.metrics["delay"] == direct.delay_ns and ripple.metrics["area"] == direct.area
+    assert ripple.metrics["delay"] == pytest.approx(direct.delay_ns) and ripple.metrics["area"] == pytest.approx(direct.area)
     assert ripple.metrics["cells"] == direct.cell_count and ripple.metrics["logic_depth"] == direct.depth
     # a 15-level carry chain is slower than 4 levels of Kogge-Stone, which costs more cells
     assert ripple.metrics["delay"] > 1.5 * ks.metrics["delay"]
@@ -47,8 +48,27 @@ def test_adder_env_costs_come_from_synthesis() -> None:
     assert sk.cost == pytest.approx(1.0)
 
 
+def test_ground_truth_is_the_sweep_of_delay_targets_set_by_the_reference() -> None:
+    """Every design is mapped at the same absolute targets (factors x Sklansky's unconstrained delay);
+    delay and area are geometric means over them, so Sklansky's weighted cost is exactly 1.0."""
+    factors = [1.0, 1.5, 2.0]
+    problem = AdderProblem(AdderConfig(width=16, cost_model="yosys", synth_targets=factors))
+    text = lambda name: problem.to_verilog(problem.baseline(name), "prefix_adder")
+    fastest = synthesis.synthesize(text("sklansky"), "prefix_adder").delay_ns
+    targets = [f * fastest * 1000 for f in factors]
+    assert problem.simulator.targets_ps() == pytest.approx(targets)
+    ks = problem.evaluate(problem.baseline("kogge_stone"))
+    direct = [synthesis.synthesize(text("kogge_stone"), "prefix_adder", delay_target_ps=t) for t in targets]
+    gm = lambda xs: float(np.exp(np.mean(np.log(xs))))
+    assert ks.metrics["delay"] == pytest.approx(gm([r.delay_ns for r in direct]))
+    assert ks.metrics["area"] == pytest.approx(gm([r.area for r in direct]))
+    assert [ks.metrics[f"area_t{k}"] for k in (1, 2, 3)] == [r.area for r in direct]
+    assert ks.metrics["delay_fastest"] == min(r.delay_ns for r in direct) and ks.metrics["synth_runs"] == 3
+    assert problem.evaluate(problem.baseline("sklansky")).cost == pytest.approx(1.0)
+
+
 def test_batch_runs_in_parallel_slots_and_isolates_failures() -> None:
-    sim = AdderYosys(SimpleNamespace(liberty=None, synth_jobs=2))
+    sim = AdderYosys(SimpleNamespace(liberty=None, synth_jobs=2, synth_targets=[]))
     designs = [classical(k, 8) for k in ("ripple", "sklansky", "kogge_stone")]
     batch = sim.metrics_batch([designs[0], "not a design", *designs[1:]])  # type: ignore[list-item]
     assert isinstance(batch[1], Exception)
@@ -66,13 +86,13 @@ def test_bad_settings_are_config_errors(tmp_path: Path) -> None:
 
 def test_failed_synthesis_is_a_failed_row_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Designs with an odd prefix-node count hit a (monkeypatched) 1 ns timeout; the others synthesize."""
-    real = yosys_model.synthesize
+    real = synthesis.synthesize
 
     def flaky(verilog: str, top: str, **kw: object) -> synthesis.SynthesisResult:
         nodes = int(verilog.split(" prefix nodes")[0].rsplit(" ", 1)[1])
         return real(verilog, top, **{**kw, "timeout": 1e-9 if nodes % 2 else kw["timeout"]})
 
-    monkeypatch.setattr(yosys_model, "synthesize", flaky)
+    monkeypatch.setattr(synthesis, "synthesize", flaky)  # what synthesize_many runs for every (design, target)
     summary = execute(RunSpec(env="adder", agent="random", budget=8, seed=3, out_dir=str(tmp_path / "run"),
                               env_config={"width": 8, "mode": "theoretical", "depth_bound": 4, "cost_model": "yosys"},
                               progress=False, verify=False))
@@ -91,7 +111,7 @@ def test_failed_synthesis_is_a_failed_row_and_the_run_goes_on(tmp_path: Path, mo
 
 
 def test_repeated_design_is_a_cache_hit() -> None:
-    sim = AdderYosys(SimpleNamespace(liberty=None))
+    sim = AdderYosys(SimpleNamespace(liberty=None, width=32))
     design = classical("kogge_stone", 32)
     t0 = time.perf_counter()
     first = sim.metrics(design)
@@ -105,7 +125,7 @@ def test_repeated_design_is_a_cache_hit() -> None:
 
 
 def test_timeout_raises_simulation_error() -> None:
-    sim = AdderYosys(SimpleNamespace(liberty=None, synth_timeout=1e-9))
+    sim = AdderYosys(SimpleNamespace(liberty=None, synth_timeout=1e-9, width=8))
     with pytest.raises(SimulationError, match="timed out"):
         sim.metrics(classical("sklansky", 8))
 

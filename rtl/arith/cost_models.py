@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from archgym.rtl.arith.adder import adder_verilog
 from archgym.rtl.arith.multiplier import multiplier_verilog
-from archgym.simulators.arith.multiplier import MultiplierDesign, evaluate
-from archgym.simulators.arith.prefix import PrefixGraph, analytical_metrics
+from archgym.simulators.arith.multiplier import MultiplierDesign, evaluate, multiplier_baseline
+from archgym.simulators.arith.prefix import PrefixGraph, analytical_metrics, classical
 from archgym.simulators.eda.yosys_model import YosysSimulator
 
 
@@ -21,6 +21,10 @@ class AdderYosys(YosysSimulator[PrefixGraph]):
 
     def verilog(self, design: PrefixGraph) -> tuple[str, str]:
         return adder_verilog(design, module_name="prefix_adder"), "prefix_adder"
+
+    def reference_design(self) -> PrefixGraph:
+        """Sklansky, the adder env's cost reference."""
+        return classical("sklansky", int(self.config.width))
 
     def structural_metrics(self, design: PrefixGraph) -> dict[str, float]:
         """Prefix size/depth/fanout (theoretical mode needs them) and the unit-gate estimates."""
@@ -38,6 +42,11 @@ class MultiplierYosys(YosysSimulator[MultiplierDesign]):
 
     def verilog(self, design: MultiplierDesign) -> tuple[str, str]:
         return multiplier_verilog(design, module_name="multiplier"), "multiplier"
+
+    def reference_design(self) -> MultiplierDesign:
+        """Dadda tree + Sklansky adder, the multiplier env's cost reference."""
+        c = self.config
+        return multiplier_baseline("dadda", "sklansky", int(c.width), c.encoding, bool(c.signed))
 
     def structural_metrics(self, design: MultiplierDesign) -> dict[str, float]:
         """Compressor counts, stages, prefix figures and the unit-gate estimates of the design."""

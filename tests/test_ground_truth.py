@@ -1,0 +1,97 @@
+"""Results in ground truth: a run's candidates and every baseline re-scored by the family's ground truth,
+the run's answer (and its Verilog) chosen by it, and the new summary fields."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from archgym.config import build_problem
+from archgym.evaluator import Record
+from archgym.ground_truth import candidates, ground_truth_problem, verify_run
+from archgym.problem import Evaluation
+from archgym.runner import RunSpec, execute, print_ground_truth
+from archgym.simulators.eda import synthesis
+
+needs_tools = pytest.mark.skipif(not (shutil.which("yosys") and shutil.which("sta")), reason="yosys and OpenSTA needed")
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(synthesis.CACHE_ENV_VAR, str(tmp_path / "synth-cache"))
+
+
+def test_ground_truth_problem_is_the_same_config_under_the_declared_model() -> None:
+    fast = build_problem("adder", {"width": 8, "delay_weight": 0.3})
+    truth = ground_truth_problem("adder", fast)
+    assert truth is not fast and truth.config.cost_model == "yosys" and truth.config.delay_weight == 0.3
+    already = build_problem("adder", {"width": 8, "cost_model": "yosys"})
+    assert ground_truth_problem("adder", already) is already
+    assert ground_truth_problem("npu", build_problem("npu", {"layer": "Conv4_s"})) is None  # none declared
+    approx = build_problem("approx_multiplier", {"accuracy_model": "closed_form"})
+    assert ground_truth_problem("approx_multiplier", approx).config.accuracy_model == "measured"
+
+
+def test_candidates_are_distinct_lowest_cost_then_fast_pareto_front() -> None:
+    p = build_problem("adder", {"width": 8})
+    designs = list(p.baselines().values())
+    recs = [Record(i, d, p.evaluate(d), False) for i, d in enumerate(designs)]
+    recs.append(Record(99, designs[0], p.evaluate(designs[0]), False))  # a repeat: one candidate
+    recs.append(Record(100, designs[1], Evaluation({}, math.inf, feasible=False, reason="x"), False))
+    picked = candidates(p, recs, top=2)
+    texts = [p.canonical(r.design) for r in picked]
+    assert len(texts) == len(set(texts))
+    costs = sorted(r.evaluation.cost for r in recs if r.evaluation.feasible)
+    assert [r.evaluation.cost for r in picked[:2]] == costs[:2]
+    assert all(r.evaluation.feasible for r in picked) and len(picked) <= 4
+
+
+@needs_tools
+def test_run_reports_ground_truth_and_exports_its_best(tmp_path: Path) -> None:
+    spec = RunSpec(env="adder", agent="random", env_config={"width": 8}, budget=30, seed=1,
+                   out_dir=str(tmp_path / "run"), progress=False, ground_truth=True)
+    summary = execute(spec)
+    truth = summary["ground_truth"]
+    assert truth["cost_model"] == {"cost_model": "yosys"}
+    assert set(truth["baselines"]) == set(summary["baselines"])
+    assert truth["baselines"]["sklansky"]["cost"] == pytest.approx(1.0)  # the reference, at every target
+    best = truth["best"]
+    assert best["cost"] == min(c["cost"] for c in truth["candidates"])
+    assert best["metrics"]["synth_runs"] == 5.0
+    # the exported Verilog is the ground-truth best, and the file on disk is strict JSON with the same fields
+    ours = build_problem("adder", {"width": 8}).from_json(best["design"])
+    assert f"{ours.size} prefix nodes" in (tmp_path / "run" / "best.v").read_text()
+    on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert on_disk["ground_truth"]["best"]["step"] == best["step"] and "best_design" not in on_disk["ground_truth"]
+    assert "improvement_vs_best_baseline" in truth and isinstance(truth["dominated_by"], list)
+
+
+@needs_tools
+def test_verify_run_matches_direct_ground_truth_evaluations() -> None:
+    p = build_problem("adder", {"width": 8})
+    truth = build_problem("adder", {"width": 8, "cost_model": "yosys"})
+    recs = [Record(i, d, p.evaluate(d), False) for i, d in enumerate(p.baselines().values())]
+    report = verify_run("adder", p, recs, top=3)
+    for c in report["candidates"]:
+        design = recs[c["step"]].design
+        assert c["cost"] == pytest.approx(truth.evaluate(design).cost)
+        assert c["fast_cost"] == recs[c["step"]].evaluation.cost
+    lines = []
+
+    class Out:
+        def write(self, s: str) -> None:
+            lines.append(s)
+
+    print_ground_truth({"ground_truth": report, "agent": "x", "baselines": {n: {"cost": 1.0} for n in p.baselines()}},
+                       Out())
+    assert "ground truth (cost_model=yosys)" in "".join(lines)
+
+
+def test_families_without_ground_truth_report_none(tmp_path: Path) -> None:
+    summary = execute(RunSpec(env="npu", agent="random", env_config={"layer": "Conv4_s"}, budget=5,
+                              out_dir=str(tmp_path), progress=False, ground_truth=True))
+    assert "ground_truth" not in summary
