@@ -108,6 +108,10 @@ class DesignProblem(ABC, Generic[D]):
         #: (replayed evaluations included); families may start episodes from it
         self.incumbent: D | None = None
 
+    def default_ground_truth_budget(self) -> int:
+        """Ground-truth evaluations of ``archgym.run``'s multi-fidelity refinement (0: none)."""
+        return 0
+
     def objectives(self, evaluation: Evaluation) -> tuple[float, ...]:
         """The objective vector multi-objective agents minimize (from the metrics)."""
         return tuple(

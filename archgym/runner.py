@@ -38,6 +38,8 @@ class RunSpec:
     verify: bool = True
     #: re-score the run's best candidates and the baselines with the family's ground truth (the CLI's default)
     ground_truth: bool = False
+    #: ground-truth evaluations of the multi-fidelity refinement after the search (archgym.ground_truth.refine)
+    ground_truth_budget: int | None = 0  # None: the env's default_ground_truth_budget()
 
 
 def package_versions() -> dict[str, str]:
@@ -130,7 +132,7 @@ def execute(spec: RunSpec) -> dict[str, Any]:
         store.set_status(run_id, status)
     wall = time.perf_counter() - start
 
-    summary = summarize(problem, evaluator, spec, run_id, url, budget, wall, replayed, status)
+    summary = summarize(problem, evaluator, spec, run_id, url, budget, wall, replayed, status, store)
     store.close()
     # strict JSON: an infeasible or failed cost (inf) is written as null
     (out_dir / "summary.json").write_text(json.dumps(_finite(summary), indent=2, default=_jsonable, allow_nan=False))
@@ -147,6 +149,7 @@ def summarize(
     wall: float,
     replayed: int,
     status: str,
+    store: LogStore | None = None,
 ) -> dict[str, Any]:
     out_dir = Path(spec.out_dir)
     best: Record | None = evaluator.best
@@ -186,6 +189,10 @@ def summarize(
         truth = verify_run(spec.env, problem, evaluator.records)
         if truth is not None:
             answer = truth.pop("best_design", answer)  # the run's answer is the ground-truth best
+            gt_budget = problem.default_ground_truth_budget() if spec.ground_truth_budget is None \
+                else spec.ground_truth_budget
+            if gt_budget > 0 and store is not None and status == "finished":
+                answer = refine_in_ground_truth(problem, spec, run_id, store, truth, answer, gt_budget)
             summary["ground_truth"] = truth
     if answer is not None and isinstance(problem, VerilogExport):
         verilog = problem.to_verilog(answer, module_name=f"{problem.name}_best")
@@ -195,6 +202,49 @@ def summarize(
         if spec.verify:
             summary["verilog_verification"] = problem.verify_verilog(answer, verilog)
     return summary
+
+
+def refine_in_ground_truth(problem: DesignProblem, spec: RunSpec, run_id: str, store: LogStore,
+                           truth: dict[str, Any], answer: Any, budget: int) -> Any:
+    """The multi-fidelity stage: a fast-screened hill climb in ground truth from the best ground-truth design
+    so far (candidate or baseline), logged as run ``<run_id>-gt``; updates ``truth`` and returns the answer."""
+    from archgym.ground_truth import compare_with_baselines, ground_truth_problem, refine
+
+    gt = ground_truth_problem(spec.env, problem)
+    if gt is None or not gt.has_sequential_face:
+        return answer
+    start, start_name = answer, "best candidate"
+    base = truth.get("best_baseline")
+    if base is not None and (truth["best"] is None or base["cost"] < truth["best"]["cost"]):
+        start, start_name = gt.baseline(base["name"]), base["name"]
+    if start is None:
+        return answer
+    gt_run = f"{run_id}-gt"
+    resumed = store.run_exists(gt_run)
+    if not resumed:
+        store.start_run(RunInfo(run_id=gt_run, env=spec.env, agent=f"{spec.agent}+gt_refine", seed=spec.seed,
+                                config={"env": _asdict(gt.config), "refines": run_id,
+                                        "budget": budget, "seed": spec.seed},
+                                versions=package_versions(), git_revision=git_revision()))
+    evaluator = Evaluator(gt, budget=budget, store=store, run_id=gt_run, env_name=spec.env,
+                          agent_name=f"{spec.agent}+gt_refine", seed=spec.seed)
+    if resumed:
+        evaluator.load_replay()
+    try:
+        refine(gt, problem, start, evaluator)
+    except BudgetExhausted:
+        pass
+    store.set_status(gt_run, "finished")
+    truth["refine"] = {"run_id": gt_run, "start": start_name, "evaluations": evaluator.steps,
+                       "best_cost": evaluator.best.evaluation.cost if evaluator.best else None}
+    best = evaluator.best
+    if best is not None and (truth["best"] is None or best.evaluation.cost < truth["best"]["cost"]):
+        truth["best"] = {"step": f"gt-{best.step}", "fast_cost": problem.evaluate(best.design).cost,
+                         "cost": best.evaluation.cost, "feasible": True, "failed": False, "reason": "",
+                         "metrics": best.evaluation.metrics, "design": problem.to_json(best.design)}
+        compare_with_baselines(gt, truth)
+        return best.design
+    return answer
 
 
 def pareto_records(problem: DesignProblem, records: list[Record]) -> list[dict[str, Any]]:

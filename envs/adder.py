@@ -87,6 +87,10 @@ class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph],
         self.edits = PrefixEdits(n)
         self.candidates = self.edits.candidates
 
+    def default_ground_truth_budget(self) -> int:
+        """About two minutes of synthesis on 2 cores (5 targets per design; 32-bit: ~0.5 s per design)."""
+        return max(20, min(400, int(200 * (32 / self.n) ** 2)))
+
     # ---- design I/O -------------------------------------------------------------------
     def to_json(self, design: PrefixGraph) -> dict[str, Any]:
         return design.to_json()

@@ -130,6 +130,10 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], EditParameterFace
                 raise DesignError(f"field '{field}': design has {getattr(design, field)!r} but env.{field}={want!r}")
         return design
 
+    def default_ground_truth_budget(self) -> int:
+        """About five minutes of synthesis on 2 cores (5 targets per design; 16-bit: ~2.5 s per design)."""
+        return max(10, min(400, int(120 * (16 / self.config.width) ** 2)))
+
     @cached_property
     def _baselines(self) -> dict[str, mul.MultiplierDesign]:
         c = self.config

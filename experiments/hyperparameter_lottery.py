@@ -52,7 +52,7 @@ def sweep(agent: str, out_dir: Path, env_args: list[str], budget: int, seeds: st
         return target
     cmd = [
         sys.executable, "-m", "archgym.run", "-m", *env_args, f"agent={agent}", f"budget={budget}", f"seed={seeds}",
-        *SWEEPS[agent], "progress=false", "verify=false", f"hydra.sweep.dir={target}", *extra,
+        *SWEEPS[agent], "progress=false", "verify=false", "ground_truth=false", f"hydra.sweep.dir={target}", *extra,
     ]
     res = subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if res.returncode != 0:

@@ -31,7 +31,7 @@ def run_shared_study(workdir: Path, budget: int = 40, processes: int = 2, agent:
         subprocess.Popen(
             [sys.executable, "-m", "archgym.run", *env_args, f"agent={agent}", f"agent.storage={url}",
              f"agent.study_name={study_name}", f"seed={i}", f"budget={budget}", f"out_dir={workdir / f'p{i}'}",
-             "progress=false", "verify=false"],
+             "progress=false", "verify=false", "ground_truth=false"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         for i in range(processes)

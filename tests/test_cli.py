@@ -15,9 +15,18 @@ def test_list_names_envs_agents_simulators_baselines(cli):
 
 
 def test_run_writes_summary_verilog_and_table(cli, tmp_path):
-    out = cli("archgym.run", "env=adder", "agent=random", "budget=40", "env.width=12", f"out_dir={tmp_path}")
+    out = cli("archgym.run", "env=adder", "agent=random", "budget=40", "env.width=12", "ground_truth_budget=4",
+              f"out_dir={tmp_path}")
     assert out.returncode == 0, out.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
+    # the CLI re-scores in ground truth by default and refines with the budget given, logged as its own run
+    truth = summary["ground_truth"]
+    assert truth["refine"]["evaluations"] == 4 and truth["refine"]["run_id"] == summary["run_id"] + "-gt"
+    assert "ground truth (cost_model=yosys)" in out.stdout
+    from archgym import logs
+
+    runs = logs.load_runs(f"sqlite:///{tmp_path / 'log.db'}")
+    assert sorted(runs["run_id"]) == sorted([summary["run_id"], summary["run_id"] + "-gt"])
     assert summary["env"] == "adder" and summary["agent"] == "random" and summary["evaluations"] == 40
     assert set(summary["baselines"]) == {"ripple", "sklansky", "kogge_stone", "brent_kung", "han_carlson",
                                          "ladner_fischer"}
@@ -45,7 +54,7 @@ def test_export_baseline_and_run_dir(cli, tmp_path):
     assert "module ks" in (tmp_path / "ks.v").read_text()
     run = tmp_path / "run"
     assert cli("archgym.run", "env=adder", "agent=random", "budget=10", "env.width=8", f"out_dir={run}",
-               "verify=false").returncode == 0
+               "verify=false", "ground_truth=false").returncode == 0
     out = cli("archgym.export", "env=adder", f"design={run}", "env.width=8", f"out={tmp_path / 'best.v'}")
     assert out.returncode == 0, out.stderr
 

@@ -100,7 +100,7 @@ def test_same_seed_same_log_rows(tmp_path):
 
 
 def test_kill_9_loses_no_finished_evaluation_and_resume_continues(tmp_path):
-    args = ["env=adder", "agent=random", "env.width=32", "seed=1", "progress=false", "verify=false"]
+    args = ["env=adder", "agent=random", "env.width=32", "seed=1", "progress=false", "verify=false", "ground_truth=false"]
     out = tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-m", "archgym.run", *args, "budget=100000", f"out_dir={out}"],

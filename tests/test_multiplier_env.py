@@ -61,7 +61,8 @@ def test_bad_config_and_design_errors():
 
 
 def test_run_cli_end_to_end(cli, tmp_path):
-    out = cli("archgym.run", "env=multiplier", "agent=random", "env.width=6", "budget=30", f"out_dir={tmp_path}")
+    out = cli("archgym.run", "env=multiplier", "agent=random", "env.width=6", "budget=30", "ground_truth=false",
+              f"out_dir={tmp_path}")
     assert out.returncode == 0, out.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["best"]["design"]["width"] == 6 and len(summary["baselines"]) == 12
