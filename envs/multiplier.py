@@ -131,8 +131,8 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], EditParameterFace
         return design
 
     def default_ground_truth_budget(self) -> int:
-        """About five minutes of synthesis on 2 cores (5 targets per design; 16-bit: ~2.5 s per design)."""
-        return max(10, min(400, int(120 * (16 / self.config.width) ** 2)))
+        """About six minutes of synthesis on 2 cores (5 targets per design; 16-bit: ~4.5 s per design)."""
+        return max(10, min(400, int(80 * (16 / self.config.width) ** 2)))
 
     @cached_property
     def _baselines(self) -> dict[str, mul.MultiplierDesign]:

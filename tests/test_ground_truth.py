@@ -95,3 +95,34 @@ def test_families_without_ground_truth_report_none(tmp_path: Path) -> None:
     summary = execute(RunSpec(env="npu", agent="random", env_config={"layer": "Conv4_s"}, budget=5,
                               out_dir=str(tmp_path), progress=False, ground_truth=True))
     assert "ground_truth" not in summary
+
+
+@needs_tools
+def test_refinement_is_logged_as_its_own_run_and_a_resumed_run_equals_an_uninterrupted_one(tmp_path: Path) -> None:
+    from archgym import logs
+    from archgym.logs import LogStore, default_url
+
+    def run(out: Path, resume: bool = False) -> dict:
+        return execute(RunSpec(env="adder", agent="random", env_config={"width": 8}, budget=20, seed=2,
+                               out_dir=str(out), progress=False, verify=False, ground_truth=True,
+                               ground_truth_budget=6, resume=resume))
+
+    full = run(tmp_path / "a")
+    gt_run = full["run_id"] + "-gt"
+    assert full["ground_truth"]["refine"] == {**full["ground_truth"]["refine"], "run_id": gt_run, "evaluations": 6}
+    rows = logs.load(str(tmp_path / "a"))
+    gt_rows = rows[rows["run_id"] == gt_run].sort_values("step")
+    assert len(gt_rows) == 6 and len(rows[rows["run_id"] == full["run_id"]]) == 20
+    # every refinement row is a ground-truth evaluation: synthesized metrics at the five targets
+    assert (gt_rows["metric.synth_runs"] == 5.0).all()
+    assert rows[rows["run_id"] == full["run_id"]]["metric.synth_runs"].isna().all()  # the fast rows
+    # interrupt the refinement after 3 rows, resume: the log equals the uninterrupted one
+    interrupted = run(tmp_path / "b")
+    store = LogStore(default_url(tmp_path / "b"))
+    store.delete_evaluations_from(gt_run, 3)
+    store.close()
+    resumed = run(tmp_path / "b", resume=True)
+    again = logs.load(str(tmp_path / "b"))
+    assert again[again["run_id"] == gt_run].sort_values("step")["design_hash"].tolist() == gt_rows["design_hash"].tolist()
+    costs = [s["ground_truth"]["best"]["cost"] for s in (full, interrupted, resumed)]
+    assert costs[0] == costs[1] == costs[2]
