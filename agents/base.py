@@ -25,6 +25,8 @@ class AgentConfig:
 
 
 class Agent(ABC):
+    """A search algorithm behind one interface: ``search(problem, evaluator)`` over the faces it declares."""
+
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     config_class: ClassVar[type] = AgentConfig

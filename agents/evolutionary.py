@@ -19,6 +19,8 @@ from archgym.problem import DesignProblem, with_parameter_face
 
 @dataclass
 class GAConfig(AgentConfig):
+    """Hyperparameters of the GA agent (``agent.<field>=...``)."""
+
     population_size: int = 32
     crossover_rate: float = 0.9
     mutation_rate: float | None = None  # per gene; default 1 / number of genes
@@ -27,6 +29,8 @@ class GAConfig(AgentConfig):
 
 
 class GeneticAlgorithm(Agent):
+    """Genetic algorithm: tournament selection, uniform crossover, per-gene mutation, elitism."""
+
     name = "ga"
     description = "genetic algorithm: tournament selection, uniform crossover, per-gene mutation, elitism"
     config_class = GAConfig
@@ -71,6 +75,8 @@ class GeneticAlgorithm(Agent):
 
 @dataclass
 class ACOConfig(AgentConfig):
+    """Hyperparameters of the ACO agent (``agent.<field>=...``)."""
+
     ants: int = 16
     evaporation: float = 0.1
     alpha: float = 1.0  # pheromone exponent

@@ -68,6 +68,8 @@ _MAX_REJECTED = 5_000_000  # remembered rejected (design, action) pairs before t
 
 @dataclass
 class MCTSConfig(AgentConfig):
+    """Hyperparameters of the MCTS agent (``agent.<field>=...``)."""
+
     exploration: float = 0.03  # UCB constant, in units of the root design's |cost|
     best_weight: float = 0.99  # value = best_weight * best reward + (1 - best_weight) * mean reward
     descend_prob: float = 0.2  # descend into a partially expanded node with this probability
@@ -111,6 +113,8 @@ class _Node:
 
 
 class MCTS(Agent):
+    """Monte Carlo tree search with non-worsening edits and best-reward backup (ArithTreeRL)."""
+
     name = "mcts"
     description = "Monte Carlo tree search with non-worsening edits and best-reward backup (ArithTreeRL)"
     config_class = MCTSConfig

@@ -24,6 +24,8 @@ from archgym.problem import DesignProblem, with_parameter_face
 
 @dataclass
 class OptunaConfig(AgentConfig):
+    """Hyperparameters shared by the optuna agents, including the study's storage and name."""
+
     storage: str | None = None  # optuna storage URL; None = in memory
     study_name: str | None = None  # default: <env>-<agent>-s<seed>
     multi_objective: bool = False  # minimize the env's objective_names jointly
@@ -31,6 +33,8 @@ class OptunaConfig(AgentConfig):
 
 @dataclass
 class TPEConfig(OptunaConfig):
+    """Hyperparameters of the TPE agent (``agent.<field>=...``)."""
+
     n_startup_trials: int = 10
     n_ei_candidates: int = 24
     multivariate: bool = True
@@ -38,11 +42,15 @@ class TPEConfig(OptunaConfig):
 
 @dataclass
 class GPConfig(OptunaConfig):
+    """Hyperparameters of the GP agent (``agent.<field>=...``)."""
+
     n_startup_trials: int = 10
 
 
 @dataclass
 class CMAESConfig(OptunaConfig):
+    """Hyperparameters of the CMAES agent (``agent.<field>=...``)."""
+
     sigma0: float | None = None
     popsize: int | None = None
     n_startup_trials: int = 1
@@ -50,6 +58,8 @@ class CMAESConfig(OptunaConfig):
 
 @dataclass
 class NSGA2Config(OptunaConfig):
+    """Hyperparameters of the NSGA2 agent (``agent.<field>=...``)."""
+
     population_size: int = 32
     mutation_prob: float | None = None
     crossover_prob: float = 0.9
@@ -57,6 +67,8 @@ class NSGA2Config(OptunaConfig):
 
 
 class OptunaAgent(Agent):
+    """An optuna sampler searching the parameter face; every trial is one logged evaluation."""
+
     faces = ("parameter",)
     sampler_name: ClassVar[str] = ""
 
@@ -131,6 +143,8 @@ def _penalty(worst, k: int):
 
 
 class TPEAgent(OptunaAgent):
+    """Optuna TPE (MOTPE with multi_objective=true)."""
+
     name = "tpe"
     description = "optuna TPE (MOTPE with multi_objective=true)"
     config_class = TPEConfig
@@ -148,6 +162,8 @@ class TPEAgent(OptunaAgent):
 
 
 class GPAgent(OptunaAgent):
+    """Optuna Gaussian-process Bayesian optimization."""
+
     name = "gp"
     description = "optuna Gaussian-process Bayesian optimization"
     config_class = GPConfig
@@ -159,6 +175,8 @@ class GPAgent(OptunaAgent):
 
 
 class CMAESAgent(OptunaAgent):
+    """Optuna CMA-ES."""
+
     name = "cmaes"
     description = "optuna CMA-ES"
     config_class = CMAESConfig
@@ -174,6 +192,8 @@ class CMAESAgent(OptunaAgent):
 
 
 class NSGA2Agent(OptunaAgent):
+    """Optuna NSGA-II, multi-objective (Pareto front of the env's objectives)."""
+
     name = "nsga2"
     description = "optuna NSGA-II, multi-objective (Pareto front of the env's objectives)"
     config_class = NSGA2Config

@@ -14,10 +14,14 @@ from archgym.problem import DesignProblem, with_parameter_face, with_sequential_
 
 @dataclass
 class RandomWalkConfig(AgentConfig):
+    """Hyperparameters of the RandomWalk agent (``agent.<field>=...``)."""
+
     episode_length: int = 64  # edits before restarting from the initial design
 
 
 class RandomWalk(Agent):
+    """Uniformly random legal edits, restarting every episode_length steps."""
+
     name = "random_walk"
     description = "uniformly random legal edits, restarting every episode_length steps"
     config_class = RandomWalkConfig
@@ -40,10 +44,14 @@ class RandomWalk(Agent):
 
 @dataclass
 class RandomSearchConfig(AgentConfig):
+    """Hyperparameters of the RandomSearch agent (``agent.<field>=...``)."""
+
     pass
 
 
 class RandomSearch(Agent):
+    """Uniform random points of the parameter face (random walk where there is none)."""
+
     name = "random"
     description = "uniform random points of the parameter face (random walk where there is none)"
     config_class = RandomSearchConfig

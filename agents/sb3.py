@@ -21,6 +21,8 @@ from archgym.problem import DesignProblem
 
 @dataclass
 class SB3Config(AgentConfig):
+    """Hyperparameters shared by the stable-baselines3 agents (``agent.<field>=...``)."""
+
     learning_rate: float = 3e-4
     gamma: float = 0.99
     net_arch: list[int] = field(default_factory=lambda: [64, 64])
@@ -31,6 +33,8 @@ class SB3Config(AgentConfig):
 
 @dataclass
 class PPOConfig(SB3Config):
+    """Hyperparameters of the PPO agent (``agent.<field>=...``)."""
+
     n_steps: int = 128
     batch_size: int = 64
     n_epochs: int = 4
@@ -41,6 +45,8 @@ class PPOConfig(SB3Config):
 
 @dataclass
 class A2CConfig(SB3Config):
+    """Hyperparameters of the A2C agent (``agent.<field>=...``)."""
+
     n_steps: int = 8
     ent_coef: float = 0.01
     learning_rate: float = 7e-4
@@ -48,6 +54,8 @@ class A2CConfig(SB3Config):
 
 @dataclass
 class DQNConfig(SB3Config):
+    """Hyperparameters of the DQN agent (``agent.<field>=...``)."""
+
     buffer_size: int = 20000
     learning_starts: int = 100
     batch_size: int = 64
@@ -58,6 +66,8 @@ class DQNConfig(SB3Config):
 
 
 class SB3Agent(Agent):
+    """A stable-baselines3 / sb3-contrib algorithm trained on the env's Gymnasium face until the budget ends."""
+
     faces: ClassVar[tuple[str, ...]] = ("sequential", "parameter")
     algorithm: ClassVar[str] = ""
     masked: ClassVar[bool] = False
@@ -111,6 +121,8 @@ def _plain_ppo():
 
 
 class PPOAgent(SB3Agent):
+    """PPO (MaskablePPO with action masks on the sequential face)."""
+
     name = "ppo"
     description = "PPO (MaskablePPO with action masks on the sequential face)"
     config_class = PPOConfig
@@ -135,12 +147,16 @@ class PPOAgent(SB3Agent):
 
 
 class MaskablePPOAgent(PPOAgent):
+    """sb3-contrib MaskablePPO (sequential face only)."""
+
     name = "maskable_ppo"
     description = "sb3-contrib MaskablePPO (sequential face only)"
     faces: ClassVar[tuple[str, ...]] = ("sequential",)
 
 
 class A2CAgent(SB3Agent):
+    """Stable-baselines3 A2C."""
+
     name = "a2c"
     description = "stable-baselines3 A2C"
     config_class = A2CConfig
@@ -152,6 +168,8 @@ class A2CAgent(SB3Agent):
 
 
 class DQNAgent(SB3Agent):
+    """Stable-baselines3 DQN (sequential face: needs a Discrete action space)."""
+
     name = "dqn"
     description = "stable-baselines3 DQN (sequential face: needs a Discrete action space)"
     config_class = DQNConfig

@@ -30,6 +30,8 @@ class BudgetExhausted(Exception):
 
 @dataclass
 class Record:
+    """One logged evaluation: its step in the run, the design and its Evaluation (cached: served by the memo)."""
+
     step: int
     design: Any
     evaluation: Evaluation
@@ -38,6 +40,9 @@ class Record:
 
 @dataclass
 class Evaluator:
+    """The shared logging layer: every evaluation of every agent goes through it (budget, memo, log rows,
+    resume replay, best so far)."""
+
     problem: DesignProblem
     budget: int | None = None
     store: LogStore | None = None

@@ -96,7 +96,10 @@ class SequentialFields:
 class SynthesisFields:
     """Fields of a family whose RTL-level cost model synthesizes Verilog (``cost_model=yosys``)."""
 
-    cost_model: str = option("analytical", "the registered cost model: analytical (fast) or yosys (synthesis)")
+    cost_model: str = option("analytical", "the registered cost model: analytical (fast), yosys (synthesis: the "
+                                           "ground truth) or proxy (learned from a log)")
+    proxy_model: str | None = option(None, "cost_model=proxy: a proxy file (python -m archgym.simulators.arith.proxy)",
+                                     optional=True)
     liberty: str | None = option(None, "cost_model=yosys: Liberty cell library (default: $ARCHGYM_LIBERTY, "
                                        "else Debian's osu018)", optional=True)
     synth_flow: str = option("structural", "cost_model=yosys: a flow of archgym.simulators.eda.synthesis.FLOWS")

@@ -101,6 +101,8 @@ def _engine(url: str) -> sa.Engine:
 
 @dataclass
 class RunInfo:
+    """One run row of the log store: id, env, agent, seed, resolved config, package versions, git revision."""
+
     run_id: str
     env: str
     agent: str

@@ -130,6 +130,8 @@ simulators: Registry[Any] = Registry(
         "multiplier.analytical": "archgym.simulators.arith.cost_models:MultiplierAnalytical",
         "adder.yosys": "archgym.rtl.arith.cost_models:AdderYosys",
         "multiplier.yosys": "archgym.rtl.arith.cost_models:MultiplierYosys",
+        "adder.proxy": "archgym.simulators.arith.proxy:AdderProxy",
+        "multiplier.proxy": "archgym.simulators.arith.proxy:MultiplierProxy",
         "approx_multiplier.measured": "archgym.simulators.approx.cost_models:ApproxMeasured",
         "approx_multiplier.closed_form": "archgym.simulators.approx.cost_models:ApproxClosedForm",
         "npu.analytical": "archgym.simulators.npu.cost_models:NPUAnalytical",

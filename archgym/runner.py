@@ -25,6 +25,8 @@ TRACKED_PACKAGES = ("archgym", "numpy", "gymnasium", "stable-baselines3", "sb3-c
 
 @dataclass
 class RunSpec:
+    """Everything one search run needs: env, agent, their config overrides, budget, seed, output, log, options."""
+
     env: str
     agent: str
     env_config: dict[str, Any] = field(default_factory=dict)

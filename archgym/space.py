@@ -22,6 +22,8 @@ Point = dict[str, Any]
 
 @dataclass(frozen=True)
 class Categorical:
+    """A knob over an explicit list of choices."""
+
     name: str
     choices: tuple[Any, ...]
 
@@ -41,6 +43,8 @@ class Categorical:
 
 @dataclass(frozen=True)
 class Integer:
+    """An integer knob in [low, high]."""
+
     name: str
     low: int
     high: int  # inclusive
@@ -61,6 +65,8 @@ class Integer:
 
 @dataclass(frozen=True)
 class Float:
+    """A real knob in [low, high], discretized into ``levels`` values so every agent sees a finite grid."""
+
     name: str
     low: float
     high: float

@@ -27,6 +27,8 @@ INVALID_ACTION_PENALTY = -0.01
 
 
 class DesignEnv(gym.Env):
+    """The sequential face as a Gymnasium env: one edit per step, reward = relative cost decrease, ``action_masks()``."""
+
     metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - gymnasium.Env declares it an instance attribute
 
     def __init__(

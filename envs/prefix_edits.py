@@ -14,6 +14,8 @@ from archgym.simulators.arith.prefix import PrefixGraph
 
 
 class PrefixEdits:
+    """The add/delete-node edits of an n-bit prefix graph (PrefixRL's action space), shared by adders and multipliers."""
+
     def __init__(self, n: int):
         self.n = n
         self.candidates = [(i, j) for i in range(2, n) for j in range(1, i)]

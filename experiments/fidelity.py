@@ -9,8 +9,10 @@ build or tune the fast model:
   evaluations each), ``--sample`` of them drawn evenly over the fast cost range of their logs.
 
 For each set the script prints the Spearman rank correlation of fast vs ground-truth delay, area and
-weighted cost, the fast model's relative RMSE of cost, and the time per evaluation of each model, all
-measured side by side in one run.
+weighted cost, the RMSE of cost, and the time per evaluation of each model, all measured side by side in
+one run, for the analytical model and for the learned proxy (``simulators/arith/proxy.py``), which is
+trained on a third, disjoint set of random walks (``--train-walks`` per baseline, another seed) scored by
+the ground truth.
 
 Run:  python -m archgym.experiments.fidelity [--adder-widths 16 32 64] [--multiplier-widths 8 16]
       [--encodings and booth] [--walks 4] [--sample 40] [--budget 300] [--seed 0]
@@ -66,9 +68,22 @@ def searched(env: str, config: dict[str, Any], budget: int, sample: int, seed: i
     return [problem.load_design(json.loads(rows[i][1])) for i in picks]
 
 
-def compare(env: str, config: dict[str, Any], designs: list[Any]) -> dict[str, float]:
-    """Spearman of fast vs ground truth (delay, area, cost), relative cost RMSE, seconds per evaluation."""
-    fast = build_problem(env, config)
+def train_proxy(env: str, config: dict[str, Any], designs: list[Any], path: str) -> str:
+    """Score ``designs`` in ground truth, fit a proxy on them, save it; return its path."""
+    from archgym.simulators.arith.proxy import fit
+
+    truth = build_problem(env, {**config, "cost_model": "yosys"})
+    evs = truth.evaluate_batch(designs)
+    ok = [(d, e) for d, e in zip(designs, evs) if not isinstance(e, Exception) and e.feasible]
+    fit(env, int(config["width"]), [d for d, _ in ok], [e.metrics["delay"] for _, e in ok],
+        [e.metrics["area"] for _, e in ok]).save(path)
+    return path
+
+
+def compare(env: str, config: dict[str, Any], designs: list[Any], model: dict[str, Any] | None = None
+            ) -> dict[str, float]:
+    """Spearman of a fast model vs ground truth (delay, area, cost), cost RMSE, seconds per evaluation."""
+    fast = build_problem(env, {**config, **(model or {})})
     truth = build_problem(env, {**config, "cost_model": "yosys"})
     t0 = time.perf_counter()
     f = [fast.evaluate(d) for d in designs]
@@ -91,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--multiplier-widths", type=int, nargs="*", default=[8, 16])
     ap.add_argument("--encodings", nargs="*", default=["and", "booth"])
     ap.add_argument("--walks", type=int, default=4, help="random walks per baseline")
+    ap.add_argument("--train-walks", type=int, default=8, help="random walks per baseline to train the proxy on")
     ap.add_argument("--sample", type=int, default=40, help="searched designs per family and width")
     ap.add_argument("--budget", type=int, default=300, help="evaluations of each search")
     ap.add_argument("--seed", type=int, default=0)
@@ -99,16 +115,23 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(a.seed)
     cases = [("adder", {"width": n}) for n in a.adder_widths]
     cases += [("multiplier", {"width": n, "encoding": e}) for n in a.multiplier_widths for e in a.encodings]
-    print(f"{'case':<26} {'set':<7} {'n':>4} {'rho delay':>9} {'rho area':>9} {'rho cost':>9} {'RMSE cost':>9} "
+    print(f"{'case':<34} {'model':<10} {'set':<7} {'n':>4} {'rho delay':>9} {'rho area':>9} {'rho cost':>9} {'RMSE cost':>9} "
           f"{'fast s':>9} {'truth s':>9} {'speed-up':>9}")
     for env, config in cases:
         problem = build_problem(env, config)
         label = f"{env} " + " ".join(f"{k}={v}" for k, v in config.items())
         sets = {"random": random_walks(problem, a.walks, rng),
                 "search": searched(env, config, a.budget, a.sample, a.seed, a.out)}
-        for name, designs in sets.items():
-            r = compare(env, config, designs)
-            print(f"{label:<26} {name:<7} {int(r['n']):>4} {r['rho_delay']:>9.3f} {r['rho_area']:>9.3f} "
+        import os
+
+        os.makedirs(a.out, exist_ok=True)
+        tag = "-".join(f"{k}{v}" for k, v in config.items())
+        proxy = train_proxy(env, config, random_walks(problem, a.train_walks, np.random.default_rng(a.seed + 1000)),
+                            f"{a.out}/{env}-{tag}.proxy")
+        models = {"analytical": None, "proxy": {"cost_model": "proxy", "proxy_model": proxy}}
+        for (name, designs), (mname, model) in [(s, m) for s in sets.items() for m in models.items()]:
+            r = compare(env, config, designs, model)
+            print(f"{label:<34} {mname:<10} {name:<7} {int(r['n']):>4} {r['rho_delay']:>9.3f} {r['rho_area']:>9.3f} "
                   f"{r['rho_cost']:>9.3f} {r['rmse_cost']:>9.4f} {r['fast_s']:>9.2e} {r['truth_s']:>9.3f} "
                   f"{r['truth_s'] / r['fast_s']:>9.0f}", flush=True)
 

@@ -215,6 +215,8 @@ def prove_equivalent(
 # simulation
 @dataclass
 class Mismatch:
+    """One simulated input vector whose outputs differ from the reference."""
+
     index: int
     inputs: dict[str, int]
     got: dict[str, int | None]  # None: the output was X/Z
@@ -223,6 +225,8 @@ class Mismatch:
 
 @dataclass
 class SimulationResult:
+    """What a simulation showed: vectors run, mismatches (the first few kept) and wall time."""
+
     passed: bool
     vectors: int
     errors: int

@@ -126,3 +126,32 @@ def test_refinement_is_logged_as_its_own_run_and_a_resumed_run_equals_an_uninter
     assert again[again["run_id"] == gt_run].sort_values("step")["design_hash"].tolist() == gt_rows["design_hash"].tolist()
     costs = [s["ground_truth"]["best"]["cost"] for s in (full, interrupted, resumed)]
     assert costs[0] == costs[1] == costs[2]
+
+
+@needs_tools
+def test_proxy_trains_from_a_log_and_is_a_cost_model(tmp_path: Path) -> None:
+    """A cost_model=yosys run's rows train the proxy; the proxy then scores designs as env.cost_model=proxy,
+    reproducing the ground truth it was trained on closely; bad proxy settings are config errors."""
+    from archgym.errors import ConfigError
+    from archgym.simulators.arith.proxy import Proxy, fit, ground_truth_rows
+
+    execute(RunSpec(env="adder", agent="random", env_config={"width": 8, "cost_model": "yosys",
+                                                             "synth_targets": [1.0, 2.0]},
+                    budget=25, seed=4, out_dir=str(tmp_path / "run"), progress=False, verify=False))
+    designs, delay, area = ground_truth_rows(str(tmp_path / "run"), "adder", 8)
+    assert len(designs) >= 5 and ground_truth_rows(str(tmp_path / "run"), "adder", 16) == ([], [], [])
+    path = str(tmp_path / "a8.proxy")
+    fit("adder", 8, designs, delay, area).save(path)
+    p = build_problem("adder", {"width": 8, "cost_model": "proxy", "proxy_model": path})
+    for d, dl, ar in zip(designs, delay, area):
+        m = p.simulator.metrics(d)
+        assert m["delay"] == pytest.approx(dl, rel=0.05) and m["area"] == pytest.approx(ar, rel=0.05)
+        assert "analytical_delay" in m
+    assert Proxy.load(path).rows == len(designs)
+    with pytest.raises(ConfigError, match="proxy_model"):
+        build_problem("adder", {"width": 8, "cost_model": "proxy"})
+    with pytest.raises(ConfigError, match="trained for adder width 8"):
+        build_problem("adder", {"width": 16, "cost_model": "proxy", "proxy_model": path})
+    (tmp_path / "junk").write_text("not a proxy")
+    with pytest.raises(ConfigError, match="cannot read a proxy"):
+        build_problem("adder", {"width": 8, "cost_model": "proxy", "proxy_model": str(tmp_path / "junk")})

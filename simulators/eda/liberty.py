@@ -54,6 +54,8 @@ def find_liberty(configured: str | os.PathLike[str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class LibPin:
+    """One pin of a Liberty cell: name, direction, function and input capacitance."""
+
     name: str
     direction: str  # "input" | "output" | "inout" | "internal"
     function: str | None = None
@@ -62,6 +64,8 @@ class LibPin:
 
 @dataclass(frozen=True)
 class LibCell:
+    """One Liberty cell: name, area and pins."""
+
     name: str
     area: float
     pins: tuple[LibPin, ...] = ()

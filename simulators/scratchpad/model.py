@@ -58,6 +58,8 @@ ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal", "explicit
 
 @dataclass(frozen=True)
 class Tensor:
+    """One tensor of an operator graph: name, size in bytes, kind (input, activation, weight), producer, consumers."""
+
     name: str
     size: int
     kind: str  # "input" | "activation" | "weight"
