@@ -16,6 +16,7 @@ import numpy as np
 
 from archgym.errors import ArchGymError
 from archgym.evaluator import Evaluator
+from archgym.fields import validate
 from archgym.problem import DesignProblem
 
 
@@ -35,6 +36,7 @@ class Agent(ABC):
     multi_objective: ClassVar[bool] = False
 
     def __init__(self, config: AgentConfig, seed: int = 0):
+        validate(config, prefix="agent.")  # the constraints declared with archgym.fields.option
         self.config = config
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)

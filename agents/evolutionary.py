@@ -14,6 +14,7 @@ import numpy as np
 
 from archgym.agents.base import Agent, AgentConfig
 from archgym.evaluator import Evaluator
+from archgym.fields import option
 from archgym.problem import DesignProblem, with_parameter_face
 
 
@@ -21,11 +22,12 @@ from archgym.problem import DesignProblem, with_parameter_face
 class GAConfig(AgentConfig):
     """Hyperparameters of the GA agent (``agent.<field>=...``)."""
 
-    population_size: int = 32
-    crossover_rate: float = 0.9
-    mutation_rate: float | None = None  # per gene; default 1 / number of genes
-    tournament_size: int = 3
-    elite: int = 2
+    population_size: int = option(32, "individuals per generation", integer=True, low=2)
+    crossover_rate: float = option(0.9, "probability of uniform crossover", low=0.0, high=1.0)
+    mutation_rate: float | None = option(None, "per-gene mutation probability (default 1 / genes)", low=0.0,
+                                        high=1.0, optional=True)
+    tournament_size: int = option(3, "individuals per tournament", integer=True, low=1)
+    elite: int = option(2, "best individuals kept unchanged", integer=True, low=0)
 
 
 class GeneticAlgorithm(Agent):
@@ -77,11 +79,11 @@ class GeneticAlgorithm(Agent):
 class ACOConfig(AgentConfig):
     """Hyperparameters of the ACO agent (``agent.<field>=...``)."""
 
-    ants: int = 16
-    evaporation: float = 0.1
-    alpha: float = 1.0  # pheromone exponent
-    elite_ants: int = 4  # ants that deposit pheromone each generation
-    initial_pheromone: float = 1.0
+    ants: int = option(16, "ants per generation", integer=True, low=1)
+    evaporation: float = option(0.1, "pheromone evaporation per generation", low=0.0, high=1.0)
+    alpha: float = option(1.0, "pheromone exponent", low=0.0)
+    elite_ants: int = option(4, "ants that deposit pheromone each generation", integer=True, low=1)
+    initial_pheromone: float = option(1.0, "pheromone of every choice at the start", low=1e-12)
 
 
 class AntColony(Agent):

@@ -59,6 +59,7 @@ import numpy as np
 from archgym.agents.base import Agent, AgentConfig
 from archgym.errors import ConfigError
 from archgym.evaluator import Evaluator
+from archgym.fields import option
 from archgym.problem import DesignProblem, SequentialProblem, design_hash, with_sequential_face
 
 STARTS = ("initial", "best_baseline")
@@ -70,12 +71,14 @@ _MAX_REJECTED = 5_000_000  # remembered rejected (design, action) pairs before t
 class MCTSConfig(AgentConfig):
     """Hyperparameters of the MCTS agent (``agent.<field>=...``)."""
 
-    exploration: float = 0.03  # UCB constant, in units of the root design's |cost|
-    best_weight: float = 0.99  # value = best_weight * best reward + (1 - best_weight) * mean reward
-    descend_prob: float = 0.2  # descend into a partially expanded node with this probability
-    iterations_per_move: int = 2000  # iterations before the root moves to its best child
-    max_rollout_steps: int = 10_000  # rollout edits at most (rollouts also end when no edit is accepted)
-    tolerance: float = 0.0  # tree edges may worsen the cost by tolerance * |root cost| (rollouts: 0)
+    exploration: float = option(0.03, "UCB constant, in units of the root design's |cost|", low=0.0)
+    best_weight: float = option(0.99, "value = w * best reward + (1 - w) * mean reward", low=0.0, high=1.0)
+    descend_prob: float = option(0.2, "descend into a partially expanded node with this probability", low=0.0,
+                                 high=1.0)
+    iterations_per_move: int = option(2000, "iterations before the root moves to its best child", integer=True,
+                                     low=1)
+    max_rollout_steps: int = option(10_000, "rollout edits at most", integer=True, low=0)
+    tolerance: float = option(0.0, "tree edges may worsen the cost by tolerance * |root cost|", low=0.0)
     start: str = "initial"  # root design: problem.initial_design, or the best feasible baseline
 
 

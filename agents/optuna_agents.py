@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from archgym.agents.base import Agent, AgentConfig
 from archgym.evaluator import Evaluator
+from archgym.fields import option
 from archgym.problem import DesignProblem, with_parameter_face
 
 
@@ -35,8 +36,8 @@ class OptunaConfig(AgentConfig):
 class TPEConfig(OptunaConfig):
     """Hyperparameters of the TPE agent (``agent.<field>=...``)."""
 
-    n_startup_trials: int = 10
-    n_ei_candidates: int = 24
+    n_startup_trials: int = option(10, "random trials before the sampler models", integer=True, low=0)
+    n_ei_candidates: int = option(24, "candidates TPE scores per trial", integer=True, low=1)
     multivariate: bool = True
 
 
@@ -44,25 +45,25 @@ class TPEConfig(OptunaConfig):
 class GPConfig(OptunaConfig):
     """Hyperparameters of the GP agent (``agent.<field>=...``)."""
 
-    n_startup_trials: int = 10
+    n_startup_trials: int = option(10, "random trials before the sampler models", integer=True, low=0)
 
 
 @dataclass
 class CMAESConfig(OptunaConfig):
     """Hyperparameters of the CMAES agent (``agent.<field>=...``)."""
 
-    sigma0: float | None = None
-    popsize: int | None = None
-    n_startup_trials: int = 1
+    sigma0: float | None = option(None, "initial CMA-ES step size", low=1e-12, optional=True)
+    popsize: int | None = option(None, "CMA-ES population", integer=True, low=2, optional=True)
+    n_startup_trials: int = option(1, "random trials before the sampler models", integer=True, low=0)
 
 
 @dataclass
 class NSGA2Config(OptunaConfig):
     """Hyperparameters of the NSGA2 agent (``agent.<field>=...``)."""
 
-    population_size: int = 32
-    mutation_prob: float | None = None
-    crossover_prob: float = 0.9
+    population_size: int = option(32, "NSGA-II population", integer=True, low=2)
+    mutation_prob: float | None = option(None, "NSGA-II mutation probability", low=0.0, high=1.0, optional=True)
+    crossover_prob: float = option(0.9, "NSGA-II crossover probability", low=0.0, high=1.0)
     multi_objective: bool = True
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from archgym.agents.base import Agent, AgentConfig
 from archgym.evaluator import Evaluator
+from archgym.fields import option
 from archgym.problem import DesignProblem, with_parameter_face, with_sequential_face
 
 
@@ -16,7 +17,7 @@ from archgym.problem import DesignProblem, with_parameter_face, with_sequential_
 class RandomWalkConfig(AgentConfig):
     """Hyperparameters of the RandomWalk agent (``agent.<field>=...``)."""
 
-    episode_length: int = 64  # edits before restarting from the initial design
+    episode_length: int = option(64, "edits before restarting from the initial design", integer=True, low=1)
 
 
 class RandomWalk(Agent):

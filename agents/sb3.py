@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from archgym.agents.base import Agent, AgentConfig
 from archgym.evaluator import Evaluator
+from archgym.fields import option
 from archgym.problem import DesignProblem
 
 
@@ -23,20 +24,20 @@ from archgym.problem import DesignProblem
 class SB3Config(AgentConfig):
     """Hyperparameters shared by the stable-baselines3 agents (``agent.<field>=...``)."""
 
-    learning_rate: float = 3e-4
-    gamma: float = 0.99
+    learning_rate: float = option(3e-4, "optimizer step size", low=1e-12)
+    gamma: float = option(0.99, "discount factor", low=0.0, high=1.0)
     net_arch: list[int] = field(default_factory=lambda: [64, 64])
-    n_envs: int = 1
+    n_envs: int = option(1, "parallel environments", integer=True, low=1)
     episode_length: int | None = None  # default: the env's episode_length
-    torch_threads: int = 1
+    torch_threads: int = option(1, "torch CPU threads", integer=True, low=1)
 
 
 @dataclass
 class PPOConfig(SB3Config):
     """Hyperparameters of the PPO agent (``agent.<field>=...``)."""
 
-    n_steps: int = 128
-    batch_size: int = 64
+    n_steps: int = option(128, "steps per environment per update", integer=True, low=1)
+    batch_size: int = option(64, "minibatch size", integer=True, low=1)
     n_epochs: int = 4
     ent_coef: float = 0.01
     clip_range: float = 0.2
@@ -58,7 +59,7 @@ class DQNConfig(SB3Config):
 
     buffer_size: int = 20000
     learning_starts: int = 100
-    batch_size: int = 64
+    batch_size: int = option(64, "minibatch size", integer=True, low=1)
     exploration_fraction: float = 0.3
     target_update_interval: int = 250
     train_freq: int = 4

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from archgym.config import container, register_configs, user_errors
 from archgym.errors import ConfigError
+from archgym.fields import CompareOptions, check_options
 from archgym.logs import LogStore, default_url
 from archgym.runner import RunSpec, execute
 
@@ -96,6 +97,7 @@ def run_grid(specs: list[RunSpec], executor: str = "local", jobs: int | None = N
 def compare_from_config(cfg: DictConfig) -> Path:
     from archgym.report import write_report
 
+    check_options(CompareOptions, cfg)
     env_values = container(cfg.env)
     env = env_values.pop("name")
     agents = list(cfg.agents)

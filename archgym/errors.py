@@ -20,6 +20,9 @@ class ConfigError(ArchGymError):
         self.reason = reason
         super().__init__(f"invalid config field '{field}': {reason}")
 
+    def __reduce__(self) -> tuple:  # survives pickling (compare's worker processes, Ray)
+        return (type(self), (self.field, self.reason))
+
 
 class DesignError(ArchGymError):
     """A malformed or illegal design description."""
@@ -33,6 +36,9 @@ class UnknownNameError(ArchGymError):
         self.name = name
         self.valid = sorted(valid)
         super().__init__(f"unknown {kind} '{name}'; valid {kind}s: {', '.join(self.valid)}")
+
+    def __reduce__(self) -> tuple:  # survives pickling (compare's worker processes, Ray)
+        return (type(self), (self.kind, self.name, self.valid))
 
 
 class SimulationError(Exception):

@@ -32,32 +32,34 @@ def option(default: Any = _MISSING, help: str = "", *, choices: Sequence[Any] | 
     return dataclasses.field(default=default, metadata=meta)
 
 
-def validate(config: Any) -> None:
-    """Check every declared constraint of a config dataclass; a violation is a ConfigError naming the field."""
+def validate(config: Any, prefix: str = "") -> None:
+    """Check every declared constraint of a config dataclass; a violation is a ConfigError naming the field
+    (``prefix`` + name, e.g. ``agent.population_size``)."""
     if not dataclasses.is_dataclass(config):
         return
     for f in dataclasses.fields(config):
         meta = f.metadata
         if not meta:
             continue
+        name = prefix + f.name
         value = getattr(config, f.name)
         if value is None:
             if meta.get("optional"):
                 continue
             if meta.get("choices") is None and meta.get("low") is None and not meta.get("integer"):
                 continue
-            raise ConfigError(f.name, "must be given (None is not allowed)")
+            raise ConfigError(name, "must be given (None is not allowed)")
         choices = meta.get("choices")
         if choices is not None and value not in choices:
-            raise ConfigError(f.name, f"must be one of {', '.join(map(str, choices))}, got {value!r}")
+            raise ConfigError(name, f"must be one of {', '.join(map(str, choices))}, got {value!r}")
         if meta.get("integer") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f.name, f"must be an integer, got {value!r}")
+            raise ConfigError(name, f"must be an integer, got {value!r}")
         low, high = meta.get("low"), meta.get("high")
         if low is not None or high is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f.name, f"must be a finite number, got {value!r}")
+                raise ConfigError(name, f"must be a finite number, got {value!r}")
             if (low is not None and value < low) or (high is not None and value > high):
-                raise ConfigError(f.name, f"must be {_range(low, high)}, got {value!r}")
+                raise ConfigError(name, f"must be {_range(low, high)}, got {value!r}")
 
 
 def _range(low: float | None, high: float | None) -> str:
@@ -110,3 +112,36 @@ class SynthesisFields:
                                   low=1e-3)
     synth_jobs: int | None = option(None, "cost_model=yosys: parallel syntheses per batch (default: the cores)",
                                     integer=True, low=1, optional=True)
+
+
+@dataclass
+class RunOptions:
+    """The top-level keys of ``python -m archgym.run`` (checked like any config; errors name the key)."""
+
+    budget: int | None = option(None, "evaluations; null = the env's default budget", integer=True, low=1,
+                                optional=True)
+    seed: int = option(0, "random seed of the agent (and of stochastic envs)", integer=True, low=0)
+    resume: bool = option(False, "continue the run logged under the same config and seed", choices=(False, True))
+    progress: bool = option(True, "show a progress bar", choices=(False, True))
+    verify: bool = option(True, "verify the exported Verilog of the best design", choices=(False, True))
+    ground_truth: bool = option(True, "re-score in ground truth after the search", choices=(False, True))
+    ground_truth_budget: int | None = option(None, "ground-truth refinement evaluations; null = the env's default",
+                                             integer=True, low=0, optional=True)
+
+
+@dataclass
+class CompareOptions:
+    """The top-level keys of ``python -m archgym.compare`` besides env, agents and paths."""
+
+    seeds: int = option(5, "seeds 0..seeds-1", integer=True, low=1)
+    budget: int | None = option(None, "evaluations per run; null = the env's default", integer=True, low=1,
+                                optional=True)
+    executor: str = option("local", "local (process pool) or ray", choices=("local", "ray"))
+    jobs: int | None = option(None, "worker processes; null = every core", integer=True, low=1, optional=True)
+    progress: bool = option(True, "show a progress bar", choices=(False, True))
+
+
+def check_options(options_class: type, cfg: Any) -> None:
+    """Validate the top-level keys of a command's config (a mapping) against an options dataclass."""
+    values = {f.name: cfg[f.name] for f in dataclasses.fields(options_class) if f.name in cfg}
+    validate(options_class(**values))

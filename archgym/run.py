@@ -13,12 +13,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from archgym.config import container, register_configs, user_errors
-from archgym.errors import ConfigError
+from archgym.fields import RunOptions, check_options
 from archgym.runner import RunSpec, execute, print_table
 
 
 @user_errors
 def run_from_config(cfg: DictConfig) -> dict:
+    check_options(RunOptions, cfg)
     out_dir = cfg.out_dir
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:  # one directory per job of a sweep
@@ -38,19 +39,11 @@ def run_from_config(cfg: DictConfig) -> dict:
         progress=cfg.progress,
         verify=cfg.verify,
         ground_truth=cfg.ground_truth,
-        ground_truth_budget=_ground_truth_budget(cfg),
+        ground_truth_budget=cfg.ground_truth_budget,
     )
     summary = execute(spec)
     print_table(summary)
     return summary
-
-
-def _ground_truth_budget(cfg: DictConfig) -> int | None:
-    """``ground_truth_budget`` (None: the env's own default, ``DesignProblem.default_ground_truth_budget``)."""
-    value = cfg.ground_truth_budget
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ConfigError("ground_truth_budget", f"must be an integer >= 0 or null, got {value!r}")
-    return value
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="run")

@@ -123,3 +123,33 @@ def test_compare_runs_grid_and_resumes(cli, tmp_path):
     mtime = (tmp_path / "runs" / "ga-s1" / "summary.json").stat().st_mtime
     assert cli(*args).returncode == 0  # finished runs are not run again
     assert (tmp_path / "runs" / "ga-s1" / "summary.json").stat().st_mtime == mtime
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [(("budget=abc",), "'budget': must be an integer"), (("budget=1.5",), "'budget': must be an integer"),
+     (("seed=-1",), "'seed': must be >= 0"), (("seed=1.5",), "'seed': must be an integer"),
+     (("resume=maybe",), "'resume': must be one of"), (("progress=maybe",), "'progress': must be one of"),
+     (("agent.ants=0",), "'agent.ants': must be >= 1"), (("agent.evaporation=2",), "'agent.evaporation'"),
+     (("ground_truth_budget=-1",), "'ground_truth_budget'")],
+)
+def test_top_level_keys_and_agent_fields_are_validated(cli, tmp_path, args, field):
+    out = cli("archgym.run", "env=adder", "agent=aco", "env.width=8", f"out_dir={tmp_path}", *args)
+    assert out.returncode == 2 and field in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_errors_survive_pickling_for_compare_workers():
+    import pickle
+
+    from archgym.errors import ConfigError, UnknownNameError
+
+    for exc in (ConfigError("env.workload", "no such file"), UnknownNameError("agent", "x", ["a", "b"])):
+        again = pickle.loads(pickle.dumps(exc))
+        assert type(again) is type(exc) and str(again) == str(exc)
+
+
+def test_compare_reports_a_worker_config_error_in_one_line(cli, tmp_path):
+    out = cli("archgym.compare", "env=npu", "env.workload=/no/such.csv", "agents=[random]", "seeds=1", "budget=2",
+              f"out_dir={tmp_path}", "progress=false")
+    assert out.returncode == 2 and "'workload'" in out.stderr and "Traceback" not in out.stderr
