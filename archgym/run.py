@@ -1,8 +1,9 @@
 """``python -m archgym.run env=<env> agent=<agent> [budget=N] [seed=S] [out_dir=DIR] [env.f=..] [agent.f=..]``
 
 Runs one search, shows a progress bar, writes DIR/summary.json (and DIR/best.v for families that
-export Verilog) and prints the best design found next to the classical baselines.  Hydra handles
-the overrides, so ``-m`` sweeps (``-m seed=0,1,2``) work too.
+export Verilog) and prints the best design found next to the classical baselines; families with a
+ground truth are then re-scored and refined in it (``ground_truth=``, ``ground_truth_budget=``, see
+``archgym.ground_truth``).  Hydra handles the overrides, so ``-m`` sweeps (``-m seed=0,1,2``) work too.
 """
 
 from __future__ import annotations

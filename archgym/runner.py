@@ -185,7 +185,7 @@ def summarize(
         ev = evaluator.evaluate_unlogged(design)
         summary["baselines"][name] = {"cost": ev.cost, "metrics": ev.metrics, "feasible": ev.feasible}
     answer = best.design if best is not None else None
-    if spec.ground_truth:
+    if spec.ground_truth and status == "finished":  # an interrupted run is summarized at once
         from archgym.ground_truth import verify_run
 
         truth = verify_run(spec.env, problem, evaluator.records)
@@ -193,7 +193,7 @@ def summarize(
             answer = truth.pop("best_design", answer)  # the run's answer is the ground-truth best
             gt_budget = problem.default_ground_truth_budget() if spec.ground_truth_budget is None \
                 else spec.ground_truth_budget
-            if gt_budget > 0 and store is not None and status == "finished":
+            if gt_budget > 0 and store is not None:
                 answer = refine_in_ground_truth(problem, spec, run_id, store, truth, answer, gt_budget)
             summary["ground_truth"] = truth
     if answer is not None and isinstance(problem, VerilogExport):
