@@ -17,7 +17,7 @@ class AdderYosys(YosysSimulator[PrefixGraph]):
 
     family = "adder"
     name = "yosys"
-    description = "Yosys + ABC structural mapping onto a Liberty library, OpenSTA delay (simulators/eda/synthesis.py)"
+    description = "ground truth: Yosys + ABC mapping at a sweep of delay targets onto a Liberty library, OpenSTA"
 
     def verilog(self, design: PrefixGraph) -> tuple[str, str]:
         return adder_verilog(design, module_name="prefix_adder"), "prefix_adder"
@@ -38,7 +38,7 @@ class MultiplierYosys(YosysSimulator[MultiplierDesign]):
 
     family = "multiplier"
     name = "yosys"
-    description = "Yosys + ABC structural mapping onto a Liberty library, OpenSTA delay (simulators/eda/synthesis.py)"
+    description = "ground truth: Yosys + ABC mapping at a sweep of delay targets onto a Liberty library, OpenSTA"
 
     def verilog(self, design: MultiplierDesign) -> tuple[str, str]:
         return multiplier_verilog(design, module_name="multiplier"), "multiplier"
