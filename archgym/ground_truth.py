@@ -68,11 +68,10 @@ def candidates(problem: DesignProblem, records: list[Record], top: int = DEFAULT
     return chosen
 
 
-def verify_run(env: str, problem: DesignProblem, records: list[Record], top: int = DEFAULT_TOP) -> dict[str, Any] | None:
-    """Ground-truth figures of a run's candidates and of every baseline (see the module docstring)."""
-    truth = ground_truth_problem(env, problem)
-    if truth is None:
-        return None
+def verify_run(problem: DesignProblem, truth: DesignProblem, records: list[Record],
+               top: int = DEFAULT_TOP) -> dict[str, Any]:
+    """Ground-truth figures (``truth``: see :func:`ground_truth_problem`) of a run's candidates and of every
+    baseline (see the module docstring)."""
     picked = candidates(problem, records, top)
     baselines = truth.baselines()
     evaluations = truth.evaluate_batch([r.design for r in picked] + list(baselines.values()))

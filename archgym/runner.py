@@ -186,15 +186,16 @@ def summarize(
         summary["baselines"][name] = {"cost": ev.cost, "metrics": ev.metrics, "feasible": ev.feasible}
     answer = best.design if best is not None else None
     if spec.ground_truth and status == "finished":  # an interrupted run is summarized at once
-        from archgym.ground_truth import verify_run
+        from archgym.ground_truth import ground_truth_problem, verify_run
 
-        truth = verify_run(spec.env, problem, evaluator.records)
-        if truth is not None:
+        gt = ground_truth_problem(spec.env, problem)
+        if gt is not None:
+            truth = verify_run(problem, gt, evaluator.records)
             answer = truth.pop("best_design", answer)  # the run's answer is the ground-truth best
             gt_budget = problem.default_ground_truth_budget() if spec.ground_truth_budget is None \
                 else spec.ground_truth_budget
             if gt_budget > 0 and store is not None:
-                answer = refine_in_ground_truth(problem, spec, run_id, store, truth, answer, gt_budget)
+                answer = refine_in_ground_truth(problem, gt, spec, run_id, store, truth, answer, gt_budget)
             summary["ground_truth"] = truth
     if answer is not None and isinstance(problem, VerilogExport):
         verilog = problem.to_verilog(answer, module_name=f"{problem.name}_best")
@@ -206,14 +207,13 @@ def summarize(
     return summary
 
 
-def refine_in_ground_truth(problem: DesignProblem, spec: RunSpec, run_id: str, store: LogStore,
+def refine_in_ground_truth(problem: DesignProblem, gt: DesignProblem, spec: RunSpec, run_id: str, store: LogStore,
                            truth: dict[str, Any], answer: Any, budget: int) -> Any:
     """The multi-fidelity stage: a fast-screened hill climb in ground truth from the best ground-truth design
     so far (candidate or baseline), logged as run ``<run_id>-gt``; updates ``truth`` and returns the answer."""
-    from archgym.ground_truth import compare_with_baselines, ground_truth_problem, refine
+    from archgym.ground_truth import compare_with_baselines, refine
 
-    gt = ground_truth_problem(spec.env, problem)
-    if gt is None or not gt.has_sequential_face:
+    if not gt.has_sequential_face:
         return answer
     start, start_name = answer, "best candidate"
     base = truth.get("best_baseline")

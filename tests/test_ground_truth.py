@@ -75,7 +75,7 @@ def test_verify_run_matches_direct_ground_truth_evaluations() -> None:
     p = build_problem("adder", {"width": 8})
     truth = build_problem("adder", {"width": 8, "cost_model": "yosys"})
     recs = [Record(i, d, p.evaluate(d), False) for i, d in enumerate(p.baselines().values())]
-    report = verify_run("adder", p, recs, top=3)
+    report = verify_run(p, truth, recs, top=3)
     for c in report["candidates"]:
         design = recs[c["step"]].design
         assert c["cost"] == pytest.approx(truth.evaluate(design).cost)
