@@ -61,7 +61,8 @@ def candidates(problem: DesignProblem, records: list[Record], top: int = DEFAULT
     if len(problem.objective_names) > 1 and len(distinct) > len(chosen):
         pts = np.array([problem.objectives(r.evaluation) for r in distinct], dtype=float)
         front_pts = {tuple(p) for p in pareto_front(pts)}
-        front = [r for r, p in zip(distinct, pts) if tuple(p) in front_pts and r not in chosen]
+        taken = {id(r) for r in chosen}
+        front = [r for r, p in zip(distinct, pts) if tuple(p) in front_pts and id(r) not in taken]
         if front:
             picks = np.unique(np.linspace(0, len(front) - 1, min(top, len(front))).round().astype(int))
             chosen += [front[i] for i in picks]

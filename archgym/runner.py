@@ -100,22 +100,10 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     store = LogStore(url)
     run_id = _resolve_run_id(store, run_id_for(spec, env_config, agent_config), spec.resume)
     resumed = spec.resume and store.run_exists(run_id)
-    if not resumed:
-        store.start_run(
-            RunInfo(
-                run_id=run_id,
-                env=spec.env,
-                agent=spec.agent,
-                seed=spec.seed,
-                config={"env": env_config, "agent": agent_config, "budget": budget, "seed": spec.seed},
-                versions=package_versions(),
-                git_revision=git_revision(),
-            )
-        )
-    evaluator = Evaluator(
-        problem, budget=budget, store=store, run_id=run_id, env_name=spec.env, agent_name=spec.agent, seed=spec.seed
+    evaluator, replayed = logged_evaluator(
+        store, problem, run_id, resumed, spec.env, spec.agent, spec.seed, budget,
+        {"env": env_config, "agent": agent_config, "budget": budget, "seed": spec.seed},
     )
-    replayed = evaluator.load_replay() if resumed else 0
 
     bar = _progress_bar(spec, budget, run_id)
     if bar is not None:
@@ -139,6 +127,17 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     # strict JSON: an infeasible or failed cost (inf) is written as null
     (out_dir / "summary.json").write_text(json.dumps(_finite(summary), indent=2, default=_jsonable, allow_nan=False))
     return summary
+
+
+def logged_evaluator(store: LogStore, problem: DesignProblem, run_id: str, resumed: bool, env: str, agent: str,
+                     seed: int, budget: int, config: dict[str, Any]) -> tuple[Evaluator, int]:
+    """The Evaluator of one logged run: a new run row (with config, versions, git revision) unless it is
+    resumed, whose logged evaluations are then served back; returns it and the number of replayable rows."""
+    if not resumed:
+        store.start_run(RunInfo(run_id=run_id, env=env, agent=agent, seed=seed, config=config,
+                                versions=package_versions(), git_revision=git_revision()))
+    evaluator = Evaluator(problem, budget=budget, store=store, run_id=run_id, env_name=env, agent_name=agent, seed=seed)
+    return evaluator, evaluator.load_replay() if resumed else 0
 
 
 def summarize(
@@ -222,16 +221,9 @@ def refine_in_ground_truth(problem: DesignProblem, gt: DesignProblem, spec: RunS
     if start is None:
         return answer
     gt_run = f"{run_id}-gt"
-    resumed = store.run_exists(gt_run)
-    if not resumed:
-        store.start_run(RunInfo(run_id=gt_run, env=spec.env, agent=f"{spec.agent}+gt_refine", seed=spec.seed,
-                                config={"env": _asdict(gt.config), "refines": run_id,
-                                        "budget": budget, "seed": spec.seed},
-                                versions=package_versions(), git_revision=git_revision()))
-    evaluator = Evaluator(gt, budget=budget, store=store, run_id=gt_run, env_name=spec.env,
-                          agent_name=f"{spec.agent}+gt_refine", seed=spec.seed)
-    if resumed:
-        evaluator.load_replay()
+    evaluator, _ = logged_evaluator(store, gt, gt_run, store.run_exists(gt_run), spec.env, f"{spec.agent}+gt_refine",
+                                    spec.seed, budget, {"env": _asdict(gt.config), "refines": run_id,
+                                                        "budget": budget, "seed": spec.seed})
     try:
         refine(gt, problem, start, evaluator)
     except BudgetExhausted:
@@ -317,8 +309,8 @@ def print_ground_truth(summary: dict[str, Any], file=sys.stdout) -> None:
                    floatfmt=".4g"), file=file)
     if truth.get("best") and truth.get("best_baseline"):
         dom = truth.get("dominated_by") or []
-        print(f"vs best baseline {truth['best_baseline']['name']}: "
-              f"{100 * truth['improvement_vs_best_baseline']:+.2f}% lower ground-truth cost; "
+        print(f"vs best baseline {truth['best_baseline']['name']}: ground-truth cost "
+              f"{-100 * truth['improvement_vs_best_baseline']:+.2f}%; "
               f"Pareto-dominated by: {', '.join(dom) or 'none'}; "
               f"Spearman(fast, ground truth) over the candidates: {truth.get('spearman_fast_vs_ground_truth')}",
               file=file)
