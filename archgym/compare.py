@@ -18,7 +18,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from archgym.config import container, register_configs, user_errors
+from archgym.config import container, hydra_entry, user_errors
 from archgym.errors import ConfigError
 from archgym.fields import CompareOptions, check_options
 from archgym.logs import LogStore, default_url
@@ -54,6 +54,7 @@ def grid(env: str, env_config: dict, agents: list[str], seeds: int, budget: int 
             resume=True,
             progress=False,
             verify=False,
+            tell_fresh_resume=False,
         )
         for agent in agents
         for seed in range(seeds)
@@ -127,5 +128,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    register_configs()
-    main()
+    hydra_entry(main, "compare", ("env",))

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -93,6 +96,98 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def hydra_entry(main: Callable[[], Any], config_name: str, groups: tuple[str, ...]) -> None:
+    """Run a ``@hydra.main`` entry point so that every user error is one line and exit status 2.
+
+    The command line is composed once up front (Hydra's compose API) so that Hydra's own errors
+    (unknown group option, unknown key, a value of the wrong type, bad override syntax) become one
+    ``error:`` line naming the key instead of Hydra's multi-line report; sweeps (``-m``) and Hydra
+    flags skip the check and reach Hydra as they are.
+    """
+    register_configs()
+    argv = sys.argv[1:]
+    if not any(a.startswith("-") for a in argv):
+        try:
+            check_hydra_overrides(argv, config_name, groups)
+        except ArchGymError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+    main()
+
+
+def writable_directory(path: str | Path, field: str) -> Path:
+    """``path`` as a directory, created, that this process can write; else a ConfigError naming ``field``."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".archgym-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(field, f"cannot write to the directory '{path}' ({exc.strerror or exc})") from None
+    return out
+
+
+def check_hydra_overrides(argv: list[str], config_name: str, groups: tuple[str, ...]) -> None:
+    """Compose ``config_name`` with ``argv`` and turn any Hydra error into an ArchGymError naming the key."""
+    from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
+
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise ArchGymError(f"argument '{arg}' is not of the form key=value")
+        key = key.lstrip("+~")
+        if key in groups:
+            getattr(registry, f"{key}s").get(value)  # unknown names list the valid ones
+        if key == "out_dir" and "$" not in value:  # Hydra creates it before the run starts
+            writable_directory(value, "out_dir")
+    for group in groups:
+        if not any(a.partition("=")[0].lstrip("+") == group for a in argv):
+            raise ArchGymError(f"missing argument {group}=<name>; valid {group}s: "
+                               f"{', '.join(getattr(registry, f'{group}s').names())}")
+    try:
+        with initialize_config_module("archgym.conf", version_base="1.3"):
+            compose(config_name, overrides=argv)
+    except HydraException as exc:
+        raise ArchGymError(_hydra_message(exc, argv)) from None
+
+
+def _hydra_message(exc: Exception, argv: list[str]) -> str:
+    """One line from a Hydra composition error, naming the key."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    if isinstance(exc, OverrideParseException):
+        parser = OverridesParser.create()
+        for arg in argv:
+            try:
+                parser.parse_overrides([arg])
+            except OverrideParseException as bad:
+                return f"argument '{arg}': {str(bad).splitlines()[0]} (Hydra override syntax)"
+    text = str(exc)
+    cause = exc.__cause__
+    full_key = getattr(cause, "full_key", None)
+    if full_key:
+        reason = str(cause).splitlines()[0]
+        if "not in" in reason and "Key" in reason:  # an unknown key
+            return _unknown_key(str(full_key))
+        return str(ConfigError(str(full_key), reason))
+    unknown = re.match(r"Could not override '([^']+)'", text)
+    if unknown:
+        return _unknown_key(unknown.group(1))
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 300 else first[:297] + "..."
+
+
+def _unknown_key(key: str) -> str:
+    if "." not in key:
+        return f"unknown argument '{key}' (top-level keys: see the command's docstring or --help)"
+    group = key.split(".")[0]
+    where = {"env": "python -m archgym.list env=<name>", "agent": "python -m archgym.list"}.get(group, "--help")
+    return str(ConfigError(key, f"no such field (the fields: {where})"))
+
+
 def parse_overrides(argv: list[str], allowed: set[str]) -> tuple[dict[str, str], list[str]]:
     """Split ``key=value`` arguments into top-level keys and ``env.*``/``agent.*`` overrides."""
     top: dict[str, str] = {}
@@ -102,6 +197,8 @@ def parse_overrides(argv: list[str], allowed: set[str]) -> tuple[dict[str, str],
             raise ArchGymError(f"argument '{arg}' is not of the form key=value")
         key, value = arg.split("=", 1)
         key = key.lstrip("+")
+        if key in top or any(n.split("=", 1)[0] == key for n in nested):
+            raise ArchGymError(f"argument '{key}' is given twice")
         if "." in key:
             nested.append(f"{key}={value}")
         elif key in allowed:

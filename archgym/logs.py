@@ -14,10 +14,12 @@ crashed process (not against power loss), and fast enough for hundreds of commit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,10 +73,52 @@ def default_url(out_dir: str | os.PathLike) -> str:
     return f"sqlite:///{Path(out_dir).resolve() / 'log.db'}"
 
 
+class StoreError(ArchGymError):
+    """The log store cannot be opened, read or written: the message names the store and what to do."""
+
+
+def _where(url: str) -> str:
+    return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url.split("@")[-1]
+
+
+@contextlib.contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """Turn a database error of the store at ``url`` into one StoreError line (a corrupted or
+    foreign SQLite file, an unreachable server); lock timeouts are retried by the callers."""
+    try:
+        yield
+    except sa.exc.IntegrityError:
+        raise
+    except sa.exc.DatabaseError as exc:
+        raise _store_error(url, exc) from None
+
+
+def _store_error(url: str, exc: Exception) -> StoreError:
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    return StoreError(f"log store '{_where(url)}' cannot be used ({reason}); if it is a damaged file, move it "
+                      f"aside and start again, or give another log= / out_dir=")
+
+
+def _existing_store(url: str) -> str:
+    """The URL of a store to read: a bare path (a .db file or a run directory) becomes a SQLite URL;
+    a SQLite file that does not exist is an error (reading must not create an empty store)."""
+    if "://" not in url:
+        p = Path(url)
+        url = default_url(p) if p.is_dir() else f"sqlite:///{p.resolve()}"
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        raise StoreError(f"no log store at '{url[len('sqlite:///'):]}'")
+    return url
+
+
 def _engine(url: str) -> sa.Engine:
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"log store '{path}': cannot create its directory ({exc.strerror})") from None
+        if path.is_dir():
+            raise StoreError(f"log store '{path}' is a directory; give a file path (sqlite:///dir/log.db)")
     try:
         engine = sa.create_engine(url, connect_args={"timeout": 60} if url.startswith("sqlite") else {})
     except (sa.exc.ArgumentError, ModuleNotFoundError) as exc:
@@ -88,14 +132,18 @@ def _engine(url: str) -> sa.Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-    for attempt in range(5):  # processes of a comparison may race to create the tables
-        try:
-            metadata.create_all(engine)
-            break
-        except sa.exc.OperationalError:
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
+    try:
+        for attempt in range(5):  # processes of a comparison may race to create the tables
+            try:
+                metadata.create_all(engine)
+                break
+            except sa.exc.OperationalError as exc:
+                if attempt == 4 or "locked" not in str(exc) and "already exists" not in str(exc):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+    except sa.exc.DatabaseError as exc:
+        engine.dispose()
+        raise _store_error(url, exc) from None
     return engine
 
 
@@ -118,7 +166,8 @@ class LogStore:
     def __init__(self, url: str):
         self.url = url
         self.engine = _engine(url)
-        self._conn = self.engine.connect()
+        with store_errors(url):
+            self._conn = self.engine.connect()
 
     def close(self) -> None:
         self._conn.close()
@@ -127,10 +176,22 @@ class LogStore:
     # ---- runs -------------------------------------------------------------------------
     def run_exists(self, run_id: str) -> bool:
         q = sa.select(runs_table.c.run_id).where(runs_table.c.run_id == run_id)
-        return self._conn.execute(q).first() is not None
+        with store_errors(self.url):
+            return self._conn.execute(q).first() is not None
+
+    def _write(self, statement: Any, what: str) -> None:
+        """Execute one write and commit it; a row that another process wrote first is a StoreError."""
+        try:
+            with store_errors(self.url):
+                self._conn.execute(statement)
+                self._conn.commit()
+        except sa.exc.IntegrityError:
+            self._conn.rollback()
+            raise StoreError(f"log store '{_where(self.url)}': {what} was already written by another process; "
+                             f"two processes are writing one run; let one finish, then resume=true") from None
 
     def start_run(self, info: RunInfo) -> None:
-        self._conn.execute(
+        self._write(
             runs_table.insert().values(
                 run_id=info.run_id,
                 env=info.env,
@@ -141,21 +202,20 @@ class LogStore:
                 git_revision=info.git_revision,
                 started_at=time.time(),
                 status="running",
-            )
+            ),
+            f"run {info.run_id}",
         )
-        self._conn.commit()
 
     def set_status(self, run_id: str, status: str) -> None:
-        self._conn.execute(
-            runs_table.update()
-            .where(runs_table.c.run_id == run_id)
-            .values(status=status, finished_at=time.time())
+        self._write(
+            runs_table.update().where(runs_table.c.run_id == run_id).values(status=status, finished_at=time.time()),
+            f"the status of run {run_id}",
         )
-        self._conn.commit()
 
     def run_status(self, run_id: str) -> str | None:
         q = sa.select(runs_table.c.status).where(runs_table.c.run_id == run_id)
-        row = self._conn.execute(q).first()
+        with store_errors(self.url):
+            row = self._conn.execute(q).first()
         return None if row is None else row[0]
 
     # ---- evaluations --------------------------------------------------------------------
@@ -165,31 +225,28 @@ class LogStore:
         cost = values.get("cost")
         values["cost"] = None if cost is None or not math.isfinite(cost) else float(cost)
         values["metrics"] = json.dumps(values["metrics"], sort_keys=True, default=float)
-        self._conn.execute(evaluations_table.insert().values(**values))
-        self._conn.commit()
+        self._write(evaluations_table.insert().values(**values), f"step {values['step']} of run {values['run_id']}")
 
     def evaluations(self, run_id: str) -> list[dict[str, Any]]:
         t = evaluations_table
         q = sa.select(t).where(t.c.run_id == run_id).order_by(t.c.step)
-        return [dict(r._mapping) for r in self._conn.execute(q)]
+        with store_errors(self.url):
+            return [dict(r._mapping) for r in self._conn.execute(q)]
 
     def delete_evaluations_from(self, run_id: str, step: int) -> None:
         t = evaluations_table
-        self._conn.execute(t.delete().where((t.c.run_id == run_id) & (t.c.step >= step)))
-        self._conn.commit()
+        self._write(t.delete().where((t.c.run_id == run_id) & (t.c.step >= step)), f"run {run_id}")
 
 
 def load(url: str, run: str | None = None, expand_metrics: bool = True) -> pd.DataFrame:
     """All evaluations in a store (or one run's) as a DataFrame, one column per metric."""
-    if "://" not in url:  # a bare path to a .db file or a run directory
-        p = Path(url)
-        url = default_url(p) if p.is_dir() else f"sqlite:///{p.resolve()}"
+    url = _existing_store(url)
     engine = _engine(url)
     t = evaluations_table
     q = sa.select(t).order_by(t.c.run_id, t.c.step)
     if run is not None:
         q = q.where(t.c.run_id == run)
-    with engine.connect() as conn:
+    with store_errors(url), engine.connect() as conn:
         df = pd.read_sql(q, conn)
     engine.dispose()
     df["cost"] = df["cost"].astype(float).fillna(math.inf)
@@ -202,8 +259,9 @@ def load(url: str, run: str | None = None, expand_metrics: bool = True) -> pd.Da
 
 def load_runs(url: str) -> pd.DataFrame:
     """The run-metadata table as a DataFrame."""
+    url = _existing_store(url)
     engine = _engine(url)
-    with engine.connect() as conn:
+    with store_errors(url), engine.connect() as conn:
         df = pd.read_sql(sa.select(runs_table), conn)
     engine.dispose()
     return df

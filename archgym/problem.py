@@ -50,6 +50,56 @@ class Evaluation:
         return Evaluation(metrics={}, cost=math.inf, feasible=False, reason=reason, failed=True)
 
 
+def check_json_shape(value: Any, reference: Any, where: str) -> None:
+    """``value`` has the JSON type of ``reference`` (recursively into lists and objects).
+
+    An integer may stand for a float (JSON ``1`` for ``1.0``), not the other way round; a boolean is
+    not a number; a list's elements are checked against the reference's first element; an object's
+    values are checked where the reference has the same key (unknown keys are the family's to judge).
+    """
+    kind = _json_kind(reference)
+    got = _json_kind(value)
+    if kind is None or got == kind or (kind == "number" and got == "integer"):
+        pass
+    else:
+        raise DesignError(_short(f"{where}: must be {_ARTICLE[kind]}, got {_ARTICLE[got or 'other']} ({value!r})"))
+    if kind == "list" and reference:
+        for i, item in enumerate(value):
+            check_json_shape(item, reference[0], f"{where}[{i}]")
+    elif kind == "object":
+        for key, item in value.items():
+            if key in reference:
+                check_json_shape(item, reference[key], f"{where}.{key}")
+
+
+_ARTICLE = {"integer": "an integer", "number": "a number", "boolean": "a boolean", "string": "a string",
+            "list": "a list", "object": "an object", "null": "null", "other": "something else"}
+
+
+def _json_kind(value: Any) -> str | None:
+    if value is None:
+        return None  # a null field of the reference form: any value is the family's to judge
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, np.integer)):
+        return "integer"
+    if isinstance(value, (float, np.floating)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return "other"
+
+
+def _short(message: str, limit: int = 240) -> str:
+    """One short error line: a design error quotes the input, which may be megabytes long."""
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def canonical_json(data: Any) -> str:
     """Deterministic JSON text (sorted keys, no spaces): the identity of a design in logs."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=_json_default)
@@ -131,11 +181,43 @@ class DesignProblem(ABC, Generic[D]):
     def canonical(self, design: D) -> str:
         return canonical_json(self.to_json(design))
 
+    #: keys of the design JSON that may be left out (``from_json`` fills them in)
+    optional_design_keys: ClassVar[frozenset[str]] = frozenset()
+
     def load_design(self, data: Any) -> D:
-        """``from_json`` after checking that the data is a JSON object at all."""
+        """``from_json`` behind the one design-JSON policy of every family: a JSON object whose keys
+        are those of the family's JSON form (unknown keys rejected, missing keys named), whose values
+        have the JSON types of that form (an integer field takes no ``4.0``, a list no string), and
+        one short error line naming the place (``design.nodes[3]``).  The form is read off
+        ``to_json`` of the first baseline, so a family states it once, in ``to_json``."""
         if not isinstance(data, dict):
-            raise DesignError(f"a {self.name} design must be a JSON object, got {type(data).__name__}")
-        return self.from_json(data)
+            raise DesignError(f"design: a {self.name} design must be a JSON object, got {type(data).__name__}")
+        reference = self._reference_json()
+        if reference is not None:
+            unknown = sorted(set(data) - set(reference) - self.optional_design_keys)
+            if unknown:
+                raise DesignError(_short(f"design.{unknown[0]}: unknown key; the keys of a {self.name} design: "
+                                         f"{', '.join(sorted(set(reference) | self.optional_design_keys))}"))
+            missing = sorted(set(reference) - set(data) - self.optional_design_keys)
+            if missing:
+                raise DesignError(f"design.{missing[0]}: missing")
+            for key, value in data.items():
+                if key in reference:
+                    check_json_shape(value, reference[key], f"design.{key}")
+        try:
+            return self.from_json(data)
+        except DesignError as exc:
+            raise DesignError(_short(str(exc))) from None
+
+    def _reference_json(self) -> dict[str, Any] | None:
+        """``to_json`` of the first baseline: the family's JSON form (None: the family has no baseline)."""
+        if "_design_form" not in self.__dict__:
+            try:
+                first = next(iter(self.baselines().values()), None)
+            except Exception:  # a plug-in whose baselines cannot be built here: its from_json checks alone
+                first = None
+            self.__dict__["_design_form"] = None if first is None else self.to_json(first)
+        return self.__dict__["_design_form"]
 
     # ---- cost model -------------------------------------------------------------------
     @abstractmethod

@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from archgym.config import container, register_configs, user_errors
+from archgym.config import container, hydra_entry, user_errors
 from archgym.fields import RunOptions, check_options
 from archgym.runner import RunSpec, execute, print_table
 
@@ -53,5 +53,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    register_configs()
-    main()
+    hydra_entry(main, "run", ("env", "agent"))

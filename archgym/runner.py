@@ -5,17 +5,21 @@ Used by ``python -m archgym.run`` and by every job of ``python -m archgym.compar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from archgym.config import build_agent, build_problem
+from archgym.config import build_agent, build_problem, writable_directory
+from archgym.errors import ArchGymError, ConfigError
 from archgym.evaluator import BudgetExhausted, Evaluator, Record
 from archgym.logs import LogStore, RunInfo, default_url
 from archgym.problem import DesignProblem, VerilogExport, canonical_json, design_hash
@@ -42,6 +46,8 @@ class RunSpec:
     ground_truth: bool = False
     #: ground-truth evaluations of the multi-fidelity refinement after the search (archgym.ground_truth.refine)
     ground_truth_budget: int | None = 0  # None: the env's default_ground_truth_budget()
+    #: say on stderr when resume=true finds nothing to resume (off for compare's jobs, which always resume)
+    tell_fresh_resume: bool = True
 
 
 def package_versions() -> dict[str, str]:
@@ -88,22 +94,32 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     agent.face_for(problem)  # fail early, with a clear message, on an unsupported pairing
     budget = int(spec.budget if spec.budget is not None else problem.default_budget)
     if budget <= 0:
-        from archgym.errors import ConfigError
-
         raise ConfigError("budget", f"must be a positive number of evaluations, got {budget}")
     env_config = _asdict(problem.config)
     agent_config = _asdict(agent.config)
 
-    out_dir = Path(spec.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = writable_directory(spec.out_dir, "out_dir")
+    with exclusive_use(out_dir):
+        return _execute_in(out_dir, spec, problem, agent, budget, env_config, agent_config)
+
+
+def _execute_in(out_dir: Path, spec: RunSpec, problem: DesignProblem, agent: Any, budget: int,
+                env_config: dict[str, Any], agent_config: dict[str, Any]) -> dict[str, Any]:
     url = spec.log or default_url(out_dir)
     store = LogStore(url)
     run_id = _resolve_run_id(store, run_id_for(spec, env_config, agent_config), spec.resume)
     resumed = spec.resume and store.run_exists(run_id)
+    if spec.resume and not resumed and spec.tell_fresh_resume:
+        print(f"resume: the log {url} has no run {run_id} yet; starting it at step 0", file=sys.stderr)
     evaluator, replayed = logged_evaluator(
         store, problem, run_id, resumed, spec.env, spec.agent, spec.seed, budget,
         {"env": env_config, "agent": agent_config, "budget": budget, "seed": spec.seed},
     )
+    if replayed > budget:
+        store.close()
+        raise ConfigError("budget", f"run {run_id} already has {replayed} logged evaluations; resume extends a run "
+                                    f"(budget >= {replayed}) and never drops logged rows; for a shorter run, "
+                                    "drop resume=true (a new run id is used)")
 
     bar = _progress_bar(spec, budget, run_id)
     if bar is not None:
@@ -125,8 +141,40 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     summary = summarize(problem, evaluator, spec, run_id, url, budget, wall, replayed, status, store)
     store.close()
     # strict JSON: an infeasible or failed cost (inf) is written as null
-    (out_dir / "summary.json").write_text(json.dumps(_finite(summary), indent=2, default=_jsonable, allow_nan=False))
+    text = json.dumps(_finite(summary), indent=2, default=_jsonable, allow_nan=False)
+    (out_dir / "summary.json").write_text(text)
+    # out_dir/summary.json and best.v are the latest run's; every run's own copies stay in by_run/<run id>/
+    kept = out_dir / "by_run" / run_id
+    kept.mkdir(parents=True, exist_ok=True)
+    (kept / "summary.json").write_text(text)
+    if summary.get("verilog"):
+        (kept / "best.v").write_text(Path(summary["verilog"]).read_text())
     return summary
+
+
+@contextlib.contextmanager
+def exclusive_use(out_dir: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``out_dir`` for one run: a second run on the same directory gets a clear
+    error instead of writing the same log rows and overwriting the outputs.  The lock dies with its process
+    (``kill -9`` included), so resume needs no cleanup."""
+    import fcntl
+
+    handle = (out_dir / ".archgym.lock").open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            raise ArchGymError(f"out_dir '{out_dir}' is in use by another archgym run ({owner}); wait for it to "
+                               "finish or give another out_dir=") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def logged_evaluator(store: LogStore, problem: DesignProblem, run_id: str, resumed: bool, env: str, agent: str,

@@ -115,6 +115,8 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             out["placement"] = {k: float(v) for k, v in design.placement}
         return out
 
+    optional_design_keys = frozenset({"graph", "capacity", "evictions", "placement"})
+
     def from_json(self, data: dict[str, Any]) -> Schedule:
         if data.get("graph", self.graph_name) != self.graph_name:
             raise DesignError(f"field 'graph': design is for '{data.get('graph')}' but env.graph={self.graph_name}")

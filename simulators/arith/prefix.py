@@ -499,6 +499,9 @@ class PrefixGraph:
         for field in ("width", "nodes"):
             if field not in data:
                 raise DesignError(f"prefix graph JSON: missing field '{field}'")
+        unknown = sorted(set(data) - {"width", "nodes"})
+        if unknown:
+            raise DesignError(f"prefix graph JSON field '{unknown[0]}': unknown; a prefix graph has width, nodes")
         width = data["width"]
         if isinstance(width, bool) or not isinstance(width, int) or not 2 <= width <= MAX_WIDTH:
             raise DesignError(
@@ -507,13 +510,17 @@ class PrefixGraph:
         nodes = data["nodes"]
         if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Sequence):
             raise DesignError("prefix graph JSON field 'nodes': must be a list of [msb, lsb] pairs")
+        seen: set[tuple[int, int]] = set()
         for p, node in enumerate(nodes):
             if isinstance(node, (str, bytes)) or not isinstance(node, Sequence) or len(node) != 2:
-                raise DesignError(f"prefix graph JSON field 'nodes[{p}]': expected [msb, lsb], got {node!r}")
+                raise DesignError(f"prefix graph JSON field 'nodes[{p}]': expected [msb, lsb], got {node!r:.60}")
             try:
                 _check_node(width, node)
             except DesignError as e:
                 raise DesignError(f"prefix graph JSON field 'nodes[{p}]': {e}") from None
+            if tuple(node) in seen:
+                raise DesignError(f"prefix graph JSON field 'nodes[{p}]': {list(node)} is listed twice")
+            seen.add(tuple(node))
         return cls(width, [tuple(v) for v in nodes])
 
     def __eq__(self, other: object) -> bool:
