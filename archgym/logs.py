@@ -138,7 +138,7 @@ def _engine(url: str) -> sa.Engine:
                 metadata.create_all(engine)
                 break
             except sa.exc.OperationalError as exc:
-                if attempt == 4 or "locked" not in str(exc) and "already exists" not in str(exc):
+                if attempt == 4 or ("locked" not in str(exc) and "already exists" not in str(exc)):
                     raise
                 time.sleep(0.2 * (attempt + 1))
     except sa.exc.DatabaseError as exc:
