@@ -128,6 +128,7 @@ class MCTS(Agent):
         _validate(config)
         self.start_design = start_design  # optional warm start (e.g. the best design of a tighter bound)
         self._scores: dict[Hashable, float] = {}  # transposition table: key -> cost
+        self._failed: set[Hashable] = set()  # keys whose evaluation failed (a simulator fault, not a bad design)
         self._rejected: set[tuple[Hashable, int]] = set()  # (design key, action) known to worsen the cost
 
     # ---- scoring -------------------------------------------------------------------------------
@@ -148,6 +149,8 @@ class MCTS(Agent):
         if cost is None:
             ev = evaluator.evaluate(design)
             cost = ev.cost if ev.feasible and not ev.failed else math.inf
+            if ev.failed:
+                self._failed.add(key)
             if len(self._scores) >= _MAX_TABLE:
                 self._scores.clear()  # bounded memory; re-scores then hit the evaluator's memo
             self._scores[key] = cost
@@ -164,8 +167,20 @@ class MCTS(Agent):
         problem = with_sequential_face(problem)
         start = self._start(problem, evaluator)
         key, cost = self._score(problem, evaluator, start)
-        if not math.isfinite(cost):
-            raise ConfigError("start", "the start design of MCTS is infeasible; choose a feasible start")
+        for _ in range(_MAX_TABLE):
+            if math.isfinite(cost):
+                break
+            if key not in self._failed:
+                raise ConfigError("start", "the start design of MCTS is infeasible; choose a feasible start")
+            # the cost model failed on it (a simulator fault, logged as a failed row): walk on by random legal
+            # edits until a design scores, so a crashing or timing-out tool ends nothing but that evaluation
+            actions = self._actions(problem, start) or list(np.flatnonzero(problem.action_mask(start)))
+            if not actions:
+                return
+            start = problem.apply_action(start, int(actions[0]))
+            key, cost = self._score(problem, evaluator, start)
+        else:
+            return
         self._scale = abs(cost) if cost != 0 else 1.0
         self._tol = self.config.tolerance * self._scale
         while True:  # each pass is one tree; an exhausted tree restarts from the start design

@@ -2,7 +2,7 @@
 
 Runs every (agent, seed) pair with the same env config and evaluation budget, on a local process
 pool using every core (or on Ray with ``executor=ray``), all logging into one store
-(``DIR/log.db``).  A finished run (its ``summary.json`` says so) is not run again, so an interrupted
+(``DIR/log.db``, or the store of ``log=<SQLAlchemy URL>``, e.g. one PostgreSQL database).  A finished run (its ``summary.json`` says so) is not run again, so an interrupted
 comparison resumes where it stopped; an unfinished one resumes from its log.  Writes
 ``DIR/report.md`` with the table, ``DIR/results.csv`` and PNG plots.
 """
@@ -39,8 +39,8 @@ def run_job(spec: RunSpec) -> dict[str, Any]:
 
 
 def grid(env: str, env_config: dict, agents: list[str], seeds: int, budget: int | None, out_dir: Path,
-         agent_config: dict[str, dict]) -> list[RunSpec]:
-    log = default_url(out_dir)
+         agent_config: dict[str, dict], log: str | None = None) -> list[RunSpec]:
+    log = log or default_url(out_dir)
     return [
         RunSpec(
             env=env,
@@ -114,10 +114,11 @@ def compare_from_config(cfg: DictConfig) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     agent_config = container(cfg.agent_config)
     budget = int(cfg.budget) if cfg.budget is not None else registry.envs.get(env).default_budget
-    specs = grid(env, env_values, agents, int(cfg.seeds), budget, out_dir, agent_config)
-    LogStore(specs[0].log or default_url(out_dir)).close()  # create the tables once, before the workers start
+    specs = grid(env, env_values, agents, int(cfg.seeds), budget, out_dir, agent_config, cfg.get("log"))
+    log = specs[0].log or default_url(out_dir)
+    LogStore(log).close()  # create the tables once, before the workers start
     summaries = run_grid(specs, cfg.executor, cfg.jobs, cfg.progress)
-    report = write_report(out_dir, env, summaries)
+    report = write_report(out_dir, env, summaries, log)
     print(report.read_text())
     return report
 

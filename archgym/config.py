@@ -7,12 +7,13 @@ overrides, ``env=<name>`` picks a group option, and ``-m`` sweeps work as Hydra 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +74,27 @@ def make_config(config_class: type, values: dict[str, Any] | DictConfig | None, 
 def build_problem(env: str, values: dict[str, Any] | DictConfig | None = None):
     """Instantiate the DesignProblem of a registered env from config values."""
     problem_cls = registry.envs.get(env)
-    return problem_cls(make_config(problem_cls.config_class, values, "env"))
+    with _field_prefix(problem_cls.config_class, "env"):
+        return problem_cls(make_config(problem_cls.config_class, values, "env"))
 
 
 def build_agent(agent: str, values: dict[str, Any] | DictConfig | None, seed: int):
     """Instantiate a registered agent from config values."""
     agent_cls = registry.agents.get(agent)
-    return agent_cls(make_config(agent_cls.config_class, values, "agent"), seed=seed)
+    with _field_prefix(agent_cls.config_class, "agent"):
+        return agent_cls(make_config(agent_cls.config_class, values, "agent"), seed=seed)
+
+
+@contextlib.contextmanager
+def _field_prefix(config_class: type, kind: str) -> Iterator[None]:
+    """A constructor's ConfigError about one of its config fields names it as the user wrote it (``env.width``)."""
+    try:
+        yield
+    except ConfigError as exc:
+        names = {f.name for f in dataclasses.fields(config_class)}
+        if exc.field in names:
+            raise ConfigError(f"{kind}.{exc.field}", exc.reason) from None
+        raise
 
 
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -164,7 +179,8 @@ def _hydra_message(exc: Exception, argv: list[str]) -> str:
             try:
                 parser.parse_overrides([arg])
             except OverrideParseException as bad:
-                return f"argument '{arg}': {str(bad).splitlines()[0]} (Hydra override syntax)"
+                return (f"argument '{arg}': {str(bad).splitlines()[0]} (Hydra override syntax; quote a value with "
+                        f"'=', brackets or spaces: key='...')")
     text = str(exc)
     cause = exc.__cause__
     full_key = getattr(cause, "full_key", None)

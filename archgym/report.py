@@ -129,11 +129,11 @@ def plot_pareto(df: pd.DataFrame, objectives: tuple[str, ...], path: Path, title
     return drew
 
 
-def write_report(out_dir: Path, env: str, summaries: list[dict[str, Any]]) -> Path:
+def write_report(out_dir: Path, env: str, summaries: list[dict[str, Any]], log: str | None = None) -> Path:
     from archgym import registry
 
     summaries = sorted(summaries, key=lambda s: (s["agent"], s["seed"]))
-    df = logs.load(logs.default_url(out_dir))
+    df = logs.load(log or logs.default_url(out_dir))
     df = df[df["run_id"].isin({s["run_id"] for s in summaries})]
     objectives = tuple(getattr(registry.envs.get(env), "objective_names", ("cost",)))
     table = results_table(df, summaries, objectives)

@@ -4,7 +4,9 @@
   evaluates the new design through the Evaluator (so every step is logged), and rewards the
   decrease of the cost, normalized by the cost of the episode's starting design so rewards are
   O(1) for every family and width.  An edit that makes the design infeasible is rejected (the
-  state stays, reward -1); an action outside the mask is a no-op with a small penalty.
+  state stays, reward -1); a masked action is a no-op with a small penalty and
+  ``info["invalid_action"]``; an action outside ``action_space`` (a negative or too large index,
+  a non-integer) is a ValueError.
   ``action_masks()`` follows sb3-contrib's MaskablePPO convention.
 * ``ParameterEnv``: the parameter face as a one-step episode (action = one knob index per knob,
   MultiDiscrete), the ArchGym way of letting RL agents pick whole configurations.
@@ -29,7 +31,7 @@ INVALID_ACTION_PENALTY = -0.01
 class DesignEnv(gym.Env):
     """The sequential face as a Gymnasium env: one edit per step, reward = relative cost decrease, ``action_masks()``."""
 
-    metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - gymnasium.Env declares it an instance attribute
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012 - gymnasium.Env declares it an instance attribute
 
     def __init__(
         self,
@@ -61,7 +63,7 @@ class DesignEnv(gym.Env):
         return self.problem.observe(self.design), self._info(evaluation.metrics)
 
     def step(self, action):
-        action = int(action)
+        action = int(_discrete_action(action, self.action_space))
         self._t += 1
         truncated = self._t >= self.episode_length
         if not self.problem.action_mask(self.design)[action]:
@@ -90,35 +92,65 @@ class DesignEnv(gym.Env):
         return None
 
 
+def _discrete_action(action: Any, space: gym.spaces.Space) -> np.ndarray:
+    """``action`` as an integer array inside ``space`` (Discrete or MultiDiscrete), else a ValueError."""
+    arr = np.asarray(action)
+    shown = np.array2string(arr, threshold=12) if arr.ndim else repr(action)
+    shape = () if isinstance(space, gym.spaces.Discrete) else space.shape
+    if arr.shape != shape and not (shape == () and arr.shape == (1,)):
+        raise ValueError(f"action {shown}: expected shape {shape}, got {arr.shape}")
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+            raise ValueError(f"action {shown}: must be an integer index (of {space})")
+        arr = arr.astype(np.int64)
+    arr = arr.reshape(shape)
+    if not space.contains(arr.astype(space.dtype)) or np.any(arr < 0):
+        raise ValueError(f"action {shown} is outside the action space {space}")
+    return arr
+
+
 class ParameterEnv(gym.Env):
-    """One knob setting per episode: action = knob indices, reward = -cost / reference cost."""
+    """One knob setting per episode: action = knob indices, reward = -cost / reference cost.
 
-    metadata = {"render_modes": []}  # noqa: RUF012 - gymnasium.Env declares it an instance attribute
+    Every episode starts from the same observation (zeros: nothing chosen yet), so ``reset(seed=)``
+    is reproducible; the step's observation is the chosen indices scaled to [0, 1]."""
 
-    def __init__(self, problem: DesignProblem, evaluator: Evaluator | None = None):
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012 - gymnasium.Env declares it an instance attribute
+
+    def __init__(self, problem: DesignProblem, evaluator: Evaluator | None = None, render_mode: str | None = None):
+        self.render_mode = render_mode
         self.problem = with_parameter_face(problem)
         self.evaluator = evaluator or Evaluator(problem, keep_history=False)
         self.space = self.problem.space()
         self.action_space = gym.spaces.MultiDiscrete(self.space.nvec)
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(len(self.space),), dtype=np.float32)
-        self._last = np.zeros(len(self.space), dtype=np.float32)
         self._scale: float | None = None
+        self._design: Any = None
+        self._cost = math.inf
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        return self._last.copy(), {}
+        return np.zeros(len(self.space), dtype=np.float32), {}
 
     def step(self, action):
-        idx = np.asarray(action, dtype=np.int64)
-        evaluation = self.evaluator.evaluate(self.problem.decode(self.space.from_indices(idx)))
-        self._last = (idx / np.maximum(self.space.nvec - 1, 1)).astype(np.float32)
+        idx = _discrete_action(action, self.action_space).astype(np.int64)
+        self._design = self.problem.decode(self.space.from_indices(idx))
+        evaluation = self.evaluator.evaluate(self._design)
+        self._cost = evaluation.cost
+        obs = (idx / np.maximum(self.space.nvec - 1, 1)).astype(np.float32)
         if evaluation.feasible and math.isfinite(evaluation.cost):
             if self._scale is None:
                 self._scale = abs(evaluation.cost) or 1.0
             reward = -evaluation.cost / self._scale
         else:
             reward = INFEASIBLE_PENALTY * 2
-        return self._last.copy(), float(reward), True, False, {"cost": evaluation.cost, "metrics": dict(evaluation.metrics)}
+        return obs, float(reward), True, False, {"cost": evaluation.cost, "metrics": dict(evaluation.metrics)}
+
+    def render(self):
+        if self.render_mode == "ansi":
+            design = "-" if self._design is None else self.problem.canonical(self._design)[:200]
+            return f"{self.problem.name}: cost={self._cost:.4g} design={design}"
+        return None
 
 
 def make_env(env: str, **config: Any) -> gym.Env:
@@ -126,7 +158,11 @@ def make_env(env: str, **config: Any) -> gym.Env:
     its ``default_gym_face`` (the sequential face where there is one), else the parameter face
     (one-step episodes, MultiDiscrete knobs)."""
     from archgym.config import build_problem
+    from archgym.errors import ConfigError
 
+    render_mode = config.pop("render_mode", None)  # Gymnasium's keyword, not a config field of the family
+    if render_mode not in (None, "ansi"):
+        raise ConfigError("render_mode", f"must be None or 'ansi', got {render_mode!r}")
     problem = build_problem(env, config)
     sequential = problem.has_sequential_face and problem.default_gym_face == "sequential"
-    return DesignEnv(problem) if sequential else ParameterEnv(problem)
+    return DesignEnv(problem, render_mode=render_mode) if sequential else ParameterEnv(problem, render_mode=render_mode)

@@ -19,17 +19,19 @@ from pathlib import Path
 
 
 def run_shared_study(workdir: Path, budget: int = 40, processes: int = 2, agent: str = "tpe",
-                     env_args: tuple[str, ...] = ("env=adder", "env.width=16"), study_name: str = "shared"):
-    """Start ``processes`` concurrent ``archgym.run`` processes on one SQLite study; return the study."""
+                     env_args: tuple[str, ...] = ("env=adder", "env.width=16"), study_name: str = "shared",
+                     storage: str | None = None):
+    """Start ``processes`` concurrent ``archgym.run`` processes on one study (``storage``: an optuna storage
+    URL; default a SQLite file in ``workdir``); return the study and the URL."""
     import optuna
 
     workdir.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{(workdir / 'study.db').resolve()}"
+    url = storage or f"sqlite:///{(workdir / 'study.db').resolve()}"
     # create optuna's tables once: processes that all find an empty database race to create them
     optuna.storages.RDBStorage(url)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "archgym.run", *env_args, f"agent={agent}", f"agent.storage={url}",
+            [sys.executable, "-m", "archgym.run", *env_args, f"agent={agent}", f"agent.storage='{url}'",
              f"agent.study_name={study_name}", f"seed={i}", f"budget={budget}", f"out_dir={workdir / f'p{i}'}",
              "progress=false", "verify=false", "ground_truth=false"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -49,8 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--budget", type=int, default=40, help="evaluations per process")
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--agent", default="tpe", help="an optuna agent: tpe, gp, cmaes, nsga2")
+    ap.add_argument("--storage", default=None, help="optuna storage URL (e.g. postgresql://...); default SQLite")
     args = ap.parse_args(argv)
-    study, url = run_shared_study(args.dir, args.budget, args.processes, args.agent)
+    study, url = run_shared_study(args.dir, args.budget, args.processes, args.agent, storage=args.storage)
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
     print(f"study '{study.study_name}' in {url}: {len(study.trials)} trials from {args.processes} processes, "
           f"{len(done)} complete, best cost {study.best_value:.4g}")

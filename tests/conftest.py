@@ -22,3 +22,25 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL server per test session (archgym.pgserver: initdb + pg_ctl, Unix socket only).
+
+    The PostgreSQL tests are skipped only where the server tools are missing (setup.sh installs them)."""
+    from archgym.pgserver import PostgresServer, pg_bin
+
+    if pg_bin("initdb") is None:
+        pytest.skip("PostgreSQL server tools not installed (setup.sh installs them with apt-get)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh, empty log store: a SQLite file, or a new database of the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'log.db'}"
+    return request.getfixturevalue("postgres_server").new_database()

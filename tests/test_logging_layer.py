@@ -21,15 +21,15 @@ from archgym.logs import LogStore, RunInfo
 from archgym.runner import RunSpec, execute
 
 
-def _store(tmp_path):
-    store = LogStore(f"sqlite:///{tmp_path / 'log.db'}")
+def _store(url):
+    store = LogStore(url)
     store.start_run(RunInfo("r", "adder", "test", 0, {}, {}, None))
     return store
 
 
-def test_every_evaluation_is_one_row_with_all_fields(tmp_path):
+def test_every_evaluation_is_one_row_with_all_fields(store_url):
     problem = build_problem("adder", {"width": 8})
-    store = _store(tmp_path)
+    store = _store(store_url)
     ev = Evaluator(problem, budget=3, store=store, run_id="r", agent_name="test")
     for name in ("ripple", "sklansky", "sklansky"):
         ev.evaluate(problem.baseline(name))
@@ -44,7 +44,7 @@ def test_every_evaluation_is_one_row_with_all_fields(tmp_path):
     assert set(df.columns) >= {"run_id", "env", "agent", "seed", "cost", "feasible", "failed", "error", "wall_time"}
 
 
-def test_crashing_simulator_is_a_failed_row_and_search_goes_on(tmp_path):
+def test_crashing_simulator_is_a_failed_row_and_search_goes_on(store_url):
     problem = build_problem("adder", {"width": 8})
 
     calls = {"n": 0}
@@ -59,7 +59,7 @@ def test_crashing_simulator_is_a_failed_row_and_search_goes_on(tmp_path):
         return original(design)
 
     problem.evaluate = flaky
-    store = _store(tmp_path)
+    store = _store(store_url)
     ev = Evaluator(problem, budget=5, store=store, run_id="r")
     a = ev.evaluate(problem.baseline("ripple"))
     b = ev.evaluate(problem.baseline("sklansky"))
@@ -75,7 +75,7 @@ def test_crashing_simulator_is_a_failed_row_and_search_goes_on(tmp_path):
 
 def test_export_csv_and_parquet_round_trip(tmp_path):
     problem = build_problem("adder", {"width": 8})
-    store = _store(tmp_path)
+    store = _store(f"sqlite:///{tmp_path / 'log.db'}")
     ev = Evaluator(problem, budget=6, store=store, run_id="r")
     for name in problem.baselines():
         ev.evaluate(problem.baseline(name))
@@ -99,29 +99,27 @@ def test_same_seed_same_log_rows(tmp_path):
     assert not _hashes(tmp_path / "a").equals(_hashes(tmp_path / "c"))
 
 
-def test_kill_9_loses_no_finished_evaluation_and_resume_continues(tmp_path):
+def test_kill_9_loses_no_finished_evaluation_and_resume_continues(tmp_path, store_url):
     args = ["env=adder", "agent=random", "env.width=32", "seed=1", "progress=false", "verify=false", "ground_truth=false"]
     out = tmp_path / "killed"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "archgym.run", *args, "budget=100000", f"out_dir={out}"],
+        [sys.executable, "-m", "archgym.run", *args, "budget=100000", f"out_dir={out}", f"log='{store_url}'"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    db = out / "log.db"
     deadline = time.time() + 120
     n = 0
     while time.time() < deadline:
         time.sleep(0.5)
-        if db.exists():
-            try:
-                n = len(logs.load(str(out)))
-            except Exception:
-                continue
-            if n >= 150:
-                break
+        try:
+            n = len(logs.load(store_url))
+        except Exception:
+            continue
+        if n >= 150:
+            break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    killed = logs.load(str(out))
+    killed = logs.load(store_url)
     assert len(killed) >= 150
     assert killed["step"].tolist() == list(range(len(killed)))  # contiguous: nothing lost
     # resume with a budget past the kill: replays the log, then evaluates the rest; the result is
@@ -132,9 +130,9 @@ def test_kill_9_loses_no_finished_evaluation_and_resume_continues(tmp_path):
                     verify=False))
     summary = execute(
         RunSpec("adder", "random", {"width": 32}, budget=budget, seed=1, out_dir=str(out), resume=True,
-                progress=False, verify=False)
+                progress=False, verify=False, log=store_url)
     )
     assert summary["replayed_from_log"] == len(killed)
-    resumed = _hashes(out)
+    resumed = _hashes(store_url)
     assert len(resumed) == budget
     pd.testing.assert_frame_equal(resumed, _hashes(ref))

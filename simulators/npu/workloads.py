@@ -177,7 +177,8 @@ def select_layers(workload: str, layer: str | int | None = None) -> list[Layer]:
     named = [lay for lay in layers if lay.name == key]
     if named:
         return named[:1]
-    if key.lstrip("-").isdigit() and -len(layers) <= int(key) < len(layers):
+    if key.isdigit() and int(key) < len(layers):  # 0-based; a negative index is an error, not "from the end"
         return [layers[int(key)]]
-    raise ConfigError("layer", f"no layer {key!r} in {workload} (names: {', '.join(lay.name for lay in layers)}; "
-                               f"or an index in [0, {len(layers)}))")
+    names = ", ".join(lay.name for lay in layers)
+    raise ConfigError("layer", f"no layer {key!r} in {workload} (an index in [0, {len(layers)}) or a name: "
+                                   f"{names[:150] + '...' if len(names) > 150 else names})")
