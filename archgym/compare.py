@@ -1,10 +1,11 @@
-"""``python -m archgym.compare env=<env> agents=[ppo,tpe,ga,random] seeds=5 budget=N [out_dir=DIR]``
+"""``python -m archgym.compare env=<env> agents=[ppo,tpe,ga,random] seeds=5 budget=N [out_dir=DIR] [log=URL]``
 
 Runs every (agent, seed) pair with the same env config and evaluation budget, on a local process
-pool using every core (or on Ray with ``executor=ray``), all logging into one store
-(``DIR/log.db``, or the store of ``log=<SQLAlchemy URL>``, e.g. one PostgreSQL database).  A finished run (its ``summary.json`` says so) is not run again, so an interrupted
-comparison resumes where it stopped; an unfinished one resumes from its log.  Writes
-``DIR/report.md`` with the table, ``DIR/results.csv`` and PNG plots.
+pool using every core (or on Ray with ``executor=ray``), all logging into one store (``DIR/log.db``,
+or the store of ``log=<SQLAlchemy URL>``, e.g. one PostgreSQL database).  A finished run (its
+``summary.json`` says so) is not run again, so an interrupted comparison resumes where it stopped;
+an unfinished one resumes from its log.  Writes ``DIR/report.md`` with the table,
+``DIR/results.csv`` and PNG plots.
 """
 
 from __future__ import annotations
