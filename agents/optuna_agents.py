@@ -27,9 +27,10 @@ from archgym.problem import DesignProblem, with_parameter_face
 class OptunaConfig(AgentConfig):
     """Hyperparameters shared by the optuna agents, including the study's storage and name."""
 
-    storage: str | None = None  # optuna storage URL; None = in memory
-    study_name: str | None = None  # default: <env>-<agent>-s<seed>
-    multi_objective: bool = False  # minimize the env's objective_names jointly
+    storage: str | None = option(None, "optuna storage URL (sqlite:///study.db, postgresql://...); None = in memory",
+                                 optional=True)
+    study_name: str | None = option(None, "study name; default <env>-<agent>-s<seed>", optional=True)
+    multi_objective: bool = option(False, "minimize the env's objective_names jointly", choices=(False, True))
 
 
 @dataclass
@@ -73,6 +74,11 @@ class OptunaAgent(Agent):
     faces = ("parameter",)
     sampler_name: ClassVar[str] = ""
 
+    def __init__(self, config: Any, seed: int = 0):
+        super().__init__(config, seed)
+        if config.storage is not None:
+            _check_storage_url(config.storage)
+
     def make_sampler(self):  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -112,6 +118,20 @@ class OptunaAgent(Agent):
             study.tell(trial, values)
 
 
+def _check_storage_url(url: str) -> None:
+    """``agent.storage`` is a SQLAlchemy URL of an installed driver (checked before any work is done)."""
+    import sqlalchemy as sa
+
+    from archgym.errors import ConfigError
+
+    try:
+        parsed = sa.engine.make_url(url)
+        parsed.get_dialect()
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, ValueError) as exc:
+        raise ConfigError("storage", f"not a usable optuna storage URL ({str(exc).splitlines()[0]}); "
+                                     "e.g. sqlite:///study.db or postgresql://user@host/db") from None
+
+
 def _create_study(**kwargs):
     """optuna.create_study, retried: processes starting together on one fresh SQLite storage race
     to create optuna's tables ("table studies already exists")."""
@@ -120,13 +140,19 @@ def _create_study(**kwargs):
     import optuna
     import sqlalchemy.exc
 
+    from archgym.errors import ConfigError
+
     for attempt in range(5):
         try:
             return optuna.create_study(**kwargs)
-        except sqlalchemy.exc.OperationalError:
-            if attempt == 4:
-                raise
+        except sqlalchemy.exc.OperationalError as exc:
+            if attempt == 4 or ("already exists" not in str(exc) and "locked" not in str(exc)):
+                reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+                raise ConfigError("agent.storage", f"cannot open the optuna storage ({reason})") from None
             time.sleep(0.3 * (attempt + 1))
+        except (sqlalchemy.exc.DatabaseError, ImportError) as exc:
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+            raise ConfigError("agent.storage", f"cannot open the optuna storage ({reason})") from None
 
 
 def _elementwise(op, a, b):

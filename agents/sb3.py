@@ -11,7 +11,7 @@ torch's default thread count on this class of machine (and it keeps runs determi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from archgym.agents.base import Agent, AgentConfig
@@ -26,9 +26,11 @@ class SB3Config(AgentConfig):
 
     learning_rate: float = option(3e-4, "optimizer step size", low=1e-12)
     gamma: float = option(0.99, "discount factor", low=0.0, high=1.0)
-    net_arch: list[int] = field(default_factory=lambda: [64, 64])
+    net_arch: list[int] = option(help="hidden layer widths of the policy and value networks",
+                                 default_factory=lambda: [64, 64], integer=True, low=1, high=4096)
     n_envs: int = option(1, "parallel environments", integer=True, low=1)
-    episode_length: int | None = None  # default: the env's episode_length
+    episode_length: int | None = option(None, "edits per episode; default: the env's episode_length", integer=True,
+                                        low=1, optional=True)
     torch_threads: int = option(1, "torch CPU threads", integer=True, low=1)
 
 
@@ -38,32 +40,32 @@ class PPOConfig(SB3Config):
 
     n_steps: int = option(128, "steps per environment per update", integer=True, low=1)
     batch_size: int = option(64, "minibatch size", integer=True, low=1)
-    n_epochs: int = 4
-    ent_coef: float = 0.01
-    clip_range: float = 0.2
-    gae_lambda: float = 0.95
+    n_epochs: int = option(4, "passes over each rollout", integer=True, low=1)
+    ent_coef: float = option(0.01, "entropy bonus", low=0.0)
+    clip_range: float = option(0.2, "PPO clip range", low=1e-6, high=1.0)
+    gae_lambda: float = option(0.95, "GAE lambda", low=0.0, high=1.0)
 
 
 @dataclass
 class A2CConfig(SB3Config):
     """Hyperparameters of the A2C agent (``agent.<field>=...``)."""
 
-    n_steps: int = 8
-    ent_coef: float = 0.01
-    learning_rate: float = 7e-4
+    n_steps: int = option(8, "steps per environment per update", integer=True, low=1)
+    ent_coef: float = option(0.01, "entropy bonus", low=0.0)
+    learning_rate: float = option(7e-4, "optimizer step size", low=1e-12)
 
 
 @dataclass
 class DQNConfig(SB3Config):
     """Hyperparameters of the DQN agent (``agent.<field>=...``)."""
 
-    buffer_size: int = 20000
-    learning_starts: int = 100
+    buffer_size: int = option(20000, "replay buffer transitions", integer=True, low=1)
+    learning_starts: int = option(100, "steps before learning starts", integer=True, low=0)
     batch_size: int = option(64, "minibatch size", integer=True, low=1)
-    exploration_fraction: float = 0.3
-    target_update_interval: int = 250
-    train_freq: int = 4
-    learning_rate: float = 1e-3
+    exploration_fraction: float = option(0.3, "fraction of training with decaying epsilon", low=0.0, high=1.0)
+    target_update_interval: int = option(250, "steps between target-network updates", integer=True, low=1)
+    train_freq: int = option(4, "steps between gradient updates", integer=True, low=1)
+    learning_rate: float = option(1e-3, "optimizer step size", low=1e-12)
 
 
 class SB3Agent(Agent):

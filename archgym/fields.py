@@ -49,17 +49,25 @@ def validate(config: Any, prefix: str = "") -> None:
             if meta.get("choices") is None and meta.get("low") is None and not meta.get("integer"):
                 continue
             raise ConfigError(name, "must be given (None is not allowed)")
-        choices = meta.get("choices")
-        if choices is not None and value not in choices:
-            raise ConfigError(name, f"must be one of {', '.join(map(str, choices))}, got {value!r}")
-        if meta.get("integer") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(name, f"must be an integer, got {value!r}")
-        low, high = meta.get("low"), meta.get("high")
-        if low is not None or high is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(name, f"must be a finite number, got {value!r}")
-            if (low is not None and value < low) or (high is not None and value > high):
-                raise ConfigError(name, f"must be {_range(low, high)}, got {value!r}")
+        if isinstance(value, (list, tuple)):  # the constraints hold for every element of a list field
+            for i, item in enumerate(value):
+                _check_value(f"{name}[{i}]", item, meta)
+        else:
+            _check_value(name, value, meta)
+
+
+def _check_value(name: str, value: Any, meta: Any) -> None:
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(map(str, choices))}, got {value!r}")
+    if meta.get("integer") and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(name, f"must be an integer, got {value!r}")
+    low, high = meta.get("low"), meta.get("high")
+    if low is not None or high is not None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(name, f"must be a finite number, got {value!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ConfigError(name, f"must be {_range(low, high)}, got {value!r}")
 
 
 def _range(low: float | None, high: float | None) -> str:
@@ -107,7 +115,7 @@ class SynthesisFields:
     synth_flow: str = option("structural", "cost_model=yosys: a flow of archgym.simulators.eda.synthesis.FLOWS")
     synth_targets: list[float] = option(help="cost_model=yosys: delay targets as multiples of the reference design's "
                                              "unconstrained delay; [] = one unconstrained mapping",
-                                        default_factory=lambda: [1.0, 1.1, 1.25, 1.5, 2.0])
+                                        default_factory=lambda: [1.0, 1.1, 1.25, 1.5, 2.0], low=0.01, high=100.0)
     synth_timeout: float = option(120.0, "cost_model=yosys: seconds per synthesis, then a failed evaluation",
                                   low=1e-3)
     synth_jobs: int | None = option(None, "cost_model=yosys: parallel syntheses per batch (default: the cores)",

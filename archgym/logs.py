@@ -78,7 +78,13 @@ class StoreError(ArchGymError):
 
 
 def _where(url: str) -> str:
-    return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url.split("@")[-1]
+    """The store as a user names it: a SQLite file's path, else the URL without its password."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
 
 
 @contextlib.contextmanager
@@ -95,8 +101,11 @@ def store_errors(url: str) -> Iterator[None]:
 
 def _store_error(url: str, exc: Exception) -> StoreError:
     reason = str(getattr(exc, "orig", exc)).splitlines()[0]
-    return StoreError(f"log store '{_where(url)}' cannot be used ({reason}); if it is a damaged file, move it "
-                      f"aside and start again, or give another log= / out_dir=")
+    if url.startswith("sqlite"):
+        advice = "if it is a damaged file, move it aside and start again, or give another log= / out_dir="
+    else:
+        advice = "check that the server runs and the URL, user and database are right"
+    return StoreError(f"log store '{_where(url)}' cannot be used ({reason}); {advice}")
 
 
 def _existing_store(url: str) -> str:

@@ -64,7 +64,7 @@ class PostgresServer:
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of a database of this server (over its Unix socket)."""
-        return f"postgresql+psycopg2://postgres@/{database}?host={self.root}"
+        return f"postgresql://postgres@/{database}?host={self.root}"
 
     def new_database(self) -> str:
         """Create an empty database and return its URL."""
