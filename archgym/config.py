@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import sys
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,27 @@ def make_config(config_class: type, values: dict[str, Any] | DictConfig | None, 
     unknown = sorted(set(values) - fields - {"name"})
     if unknown:
         raise ConfigError(f"{kind}.{unknown[0]}", f"no such field; valid fields: {', '.join(sorted(fields))}")
+    check_value_types(config_class, values, kind)
     try:
         typed = OmegaConf.merge(OmegaConf.structured(config_class), {k: v for k, v in values.items() if k != "name"})
         return OmegaConf.to_object(typed)
     except Exception as exc:  # OmegaConf validation errors name the key
         raise ConfigError(kind, str(exc).splitlines()[0]) from None
+
+
+def check_value_types(config_class: type, values: dict[str, Any], kind: str) -> None:
+    """Values as written must have their field's type: OmegaConf would turn ``2`` into True for a bool
+    field and ``4.0`` into 4 for an int field, silently."""
+    hints = typing.get_type_hints(config_class)
+    for name, value in values.items():
+        hint = hints.get(name)
+        if hint is None or value is None:
+            continue
+        allowed = set(typing.get_args(hint)) | {hint}
+        if bool in allowed and not isinstance(value, bool) and str not in allowed:
+            raise ConfigError(f"{kind}.{name}", f"must be true or false, got {value!r}")
+        if int in allowed and float not in allowed and isinstance(value, float):
+            raise ConfigError(f"{kind}.{name}", f"must be an integer, got {value!r}")
 
 
 def build_problem(env: str, values: dict[str, Any] | DictConfig | None = None):
@@ -161,6 +178,15 @@ def check_hydra_overrides(argv: list[str], config_name: str, groups: tuple[str, 
         if not any(a.partition("=")[0].lstrip("+") == group for a in argv):
             raise ArchGymError(f"missing argument {group}=<name>; valid {group}s: "
                                f"{', '.join(getattr(registry, f'{group}s').names())}")
+    choice = {a.partition("=")[0].lstrip("+"): a.partition("=")[2] for a in argv}
+    for group in groups:
+        config_class = getattr(registry, f"{group}s").get(choice[group]).config_class
+        dotlist = [a.lstrip("+")[len(group) + 1:] for a in argv if a.lstrip("+").startswith(f"{group}.")]
+        try:
+            raw = container(OmegaConf.from_dotlist(dotlist)) if dotlist else {}
+        except Exception:  # a syntax error: compose below names it
+            raw = {}
+        check_value_types(config_class, raw, group)
     try:
         with initialize_config_module("archgym.conf", version_base="1.3"):
             compose(config_name, overrides=argv)

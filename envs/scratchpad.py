@@ -127,6 +127,14 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         for key, value in (("order", order), ("evictions", evictions)):
             if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
                 raise DesignError(f"field '{key}': must be a list of names")
+        for i, op in enumerate(order):
+            if op not in self.g.op_index:
+                raise DesignError(f"field 'order[{i}]': unknown operator {op!r} of graph {self.graph_name}")
+        if len(set(order)) != len(order):
+            raise DesignError("field 'order': an operator is listed twice")
+        for i, tensor in enumerate(evictions):
+            if tensor not in self.g.tensor_index:
+                raise DesignError(f"field 'evictions[{i}]': unknown tensor {tensor!r} of graph {self.graph_name}")
         placement = data.get("placement", {}) or {}
         if not isinstance(placement, dict):
             raise DesignError("field 'placement': must be an object {tensor: hint in [0, 1]}")
