@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> str:
     if verify not in ("true", "false"):
         raise ConfigError("verify", f"must be one of true, false, got '{top['verify']}'")
     problem = build_problem(top["env"], nested_values(nested, "env"))
+    design = resolve_design(problem, top["design"])
     if not isinstance(problem, VerilogExport):
         raise ArchGymError(f"env '{problem.name}' does not export Verilog")
-    design = resolve_design(problem, top["design"])
     module = re.sub(r"\W", "_", out.stem) or "top"
     if not module[0].isalpha():
         module = "m_" + module

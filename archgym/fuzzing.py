@@ -112,7 +112,7 @@ def run_case(case: Case, timeout: float = 60.0) -> Outcome:
 # ---- bad values of declared fields ------------------------------------------------------------------
 def bad_values(f: dataclasses.Field) -> Iterator[tuple[str, str]]:
     """(override text, kind) pairs that the field's declaration rules out."""
-    meta = f.metadata or {}
+    meta: Any = f.metadata or {}
     typ = str(f.type)
     numeric = any(t in typ for t in ("int", "float")) and "list" not in typ and "str" not in typ
     if numeric:

@@ -64,9 +64,9 @@ def test_export_baseline_and_run_dir(cli, tmp_path):
     [
         (("archgym.evaluate", "env=addr", "design=sklansky"), "unknown env 'addr'; valid envs: adder"),
         (("archgym.evaluate", "env=adder", "design=skl"), "valid baselines: brent_kung"),
-        (("archgym.evaluate", "env=adder", "design=sklansky", "env.width=0"), "'width'"),
-        (("archgym.evaluate", "env=adder", "design=sklansky", "env.mode=fast"), "'mode'"),
-        (("archgym.run", "env=adder", "agent=random", "env.width=1"), "'width'"),
+        (("archgym.evaluate", "env=adder", "design=sklansky", "env.width=0"), "'env.width'"),
+        (("archgym.evaluate", "env=adder", "design=sklansky", "env.mode=fast"), "'env.mode'"),
+        (("archgym.run", "env=adder", "agent=random", "env.width=1"), "'env.width'"),
         (("archgym.run", "env=adder", "agent=random", "budget=0"), "'budget'"),
         (("archgym.export", "env=adder", "design=sklansky"), "missing argument out"),
     ],
@@ -152,4 +152,4 @@ def test_errors_survive_pickling_for_compare_workers():
 def test_compare_reports_a_worker_config_error_in_one_line(cli, tmp_path):
     out = cli("archgym.compare", "env=npu", "env.workload=/no/such.csv", "agents=[random]", "seeds=1", "budget=2",
               f"out_dir={tmp_path}", "progress=false")
-    assert out.returncode == 2 and "'workload'" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "'env.workload'" in out.stderr and "Traceback" not in out.stderr

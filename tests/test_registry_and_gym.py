@@ -19,7 +19,7 @@ def test_unknown_names_list_the_valid_ones():
         registry.envs.get("addr")
     with pytest.raises(UnknownNameError, match=r"valid agents: .*random"):
         registry.agents.get("nope")
-    with pytest.raises(ConfigError, match=r"'cost_model'.*valid: analytical, proxy, yosys"):
+    with pytest.raises(ConfigError, match=r"'env.cost_model'.*valid: analytical, proxy, yosys"):
         build_problem("adder", {"cost_model": "spice"})
 
 
