@@ -34,9 +34,12 @@ from archgym.fields import SequentialFields, SynthesisFields, option
 from archgym.metrics import weighted_cost
 from archgym.problem import DesignProblem, EditParameterFace, Evaluation, SimulatorBacked, VerilogExport
 from archgym.registry import simulator_for
+from archgym.simulators.arith.frontier import MAX_LF_K, frontier_names, frontier_nodes
 from archgym.simulators.arith.prefix import CLASSICAL, PrefixGraph, classical
 
 MODES = ("weighted", "theoretical")
+#: what ``start`` may name: a textbook adder or a construction of the theory (simulators/arith/frontier.py)
+STARTS = (*CLASSICAL, "zero_deficiency", *(f"lf_p{k}" for k in range(MAX_LF_K + 1)))
 
 
 @dataclass
@@ -49,7 +52,8 @@ class AdderConfig(SequentialFields, SynthesisFields):
     delay_weight: float = option(0.5, "weight of delay (1 - it: of area) in the weighted cost", low=0.0, high=1.0)
     depth_bound: int | None = option(None, "theoretical mode: largest depth (default ceil(log2 width))",
                                      integer=True, low=1, optional=True)
-    start: str = option("sklansky", "initial design of the sequential face (a classical adder)", choices=CLASSICAL)
+    start: str = option("sklansky", "initial design of the sequential face: a classical adder, zero_deficiency "
+                                    "or lf_p<k> (Ladner-Fischer P_k)", choices=STARTS)
 
 
 class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph], VerilogExport[PrefixGraph],
@@ -59,7 +63,8 @@ class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph],
     Action Space: ``Discrete(2 * C)``, C = n(n-1)/2 - (n-1) candidate nodes (i, j), 1 <= j < i < n:
     ``2c`` adds and ``2c + 1`` deletes node c, each followed by legalization; ``action_masks()`` marks legal edits.
     Observation Space: ``Box(0, 1, (3, n, n))``: node map, node level / depth, node fanout / max fanout.
-    Parameter face: ``start`` (a classical adder) + ``edit0..edit15`` (``EditParameterFace``).
+    Parameter face: ``start`` (a baseline) + ``edit0..edit15`` (``EditParameterFace``).
+    Baselines: the textbook adders and the theory's constructions (``simulators/arith/frontier.py``).
     Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
     cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
     Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
@@ -106,7 +111,14 @@ class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph],
 
     @cached_property
     def _baselines(self) -> dict[str, PrefixGraph]:
-        return {name: classical(name, self.n) for name in CLASSICAL}
+        """The textbook adders, then the theory's constructions (zero-deficiency, Ladner-Fischer P_k); in
+        theoretical mode a zero-deficiency circuit at the depth bound too.  Those over the depth bound stay
+        listed (infeasible in theoretical mode), not hidden."""
+        out = {name: classical(name, self.n) for name in CLASSICAL}
+        bound = self.depth_bound if self.config.mode == "theoretical" else None
+        for name in frontier_names(self.n, bound):
+            out[name] = PrefixGraph(self.n, frontier_nodes(name, self.n))
+        return out
 
     # ---- cost -------------------------------------------------------------------------
     @cached_property
@@ -123,7 +135,8 @@ class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph],
 
     # ---- sequential face ----------------------------------------------------------------
     def initial_design(self, rng: np.random.Generator | None = None) -> PrefixGraph:
-        return self._baselines[self.config.start]
+        start = self.config.start
+        return self._baselines.get(start) or PrefixGraph(self.n, frontier_nodes(start, self.n))
 
     def num_actions(self) -> int:
         return self.edits.num_actions
