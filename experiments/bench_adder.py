@@ -7,7 +7,12 @@
     depth 7 (minimum 364), optionally n = 128 at depth 8 / 9 (warm-started from the best design of the
     next tighter bound, as ArithTreeRL's ``search_best_adder`` does), n = 32 (minimum 74) and n = 256.
 
-Run: ``python -m archgym.experiments.bench_adder [--quick] [--deep] [--small] [--large]``.
+(c) ``--frontier``: the theory's constructions (``simulators/arith/frontier.py``) next to Snir's lower
+    bound (size >= 2n - 2 - depth) and the published figures, and MCTS restarted from the best feasible
+    constructions and Sklansky (time split among the starts), for the issue's cases: n = 128 at depth
+    8 and 9, n = 64 at depth 7, n = 256 at depth 8.
+
+Run: ``python -m archgym.experiments.bench_adder [--quick] [--deep] [--small] [--large] [--frontier]``.
 """
 
 from __future__ import annotations
@@ -100,6 +105,31 @@ def report(n: int, depth: int, seconds: float, seed: int, start_design: Any = No
     return best
 
 
+#: published best sizes (ArithTreeRL, Lai et al., NeurIPS 2024, theoretical mode) and Sergeev's minima
+PUBLISHED = {(128, 8): "273 (ArithTreeRL)", (128, 9): "248 (ArithTreeRL)", (256, 8): "773 (Sergeev, optimal)",
+             (64, 7): "-"}
+FRONTIER_CASES = ((128, 9), (128, 8), (64, 7), (256, 8))
+
+
+def frontier(n: int, depth: int, seconds: float, seed: int, starts: int = 3) -> dict[str, Any]:
+    """Best construction within the depth bound, and MCTS restarted from the ``starts`` smallest feasible
+    baselines (constructions and textbook adders), ``seconds`` split among them."""
+    problem = AdderProblem(AdderConfig(width=n, mode="theoretical", depth_bound=depth))
+    feasible = sorted(((problem.evaluate(g).cost, name) for name, g in problem.baselines().items()
+                       if problem.evaluate(g).feasible))
+    best_cost, best_name = feasible[0]
+    runs = []
+    t0 = time.perf_counter()
+    for _, name in feasible[:starts]:
+        design, trace = run_mcts(n, depth, seconds / starts, seed, start_design=problem.baseline(name))
+        runs.append((design.size, name, trace[-1][0] if trace else 0.0))
+    size, start, when = min(runs)
+    return {"n": n, "depth": depth, "bound": 2 * n - 2 - depth, "published": PUBLISHED.get((n, depth), "-"),
+            "construction": f"{best_name} {int(best_cost)}", "search": size, "start": start,
+            "found_at_s": round(when, 1),
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (CI smoke test)")
@@ -107,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deep", action="store_true", help="also n=128 at depth 8 and 9 (warm-started)")
     parser.add_argument("--small", action="store_true", help="also n=32 depth 5")
     parser.add_argument("--large", action="store_true", help="also n=256 depth 8")
+    parser.add_argument("--frontier", action="store_true", help="only (c): constructions, bounds, restarted MCTS")
     parser.add_argument("--seconds", type=float, default=None, help="override every MCTS time limit")
     args = parser.parse_args(argv)
     scale = 0.05 if args.quick else 1.0
@@ -114,6 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     def limit(seconds: float) -> float:
         return args.seconds if args.seconds is not None else seconds * scale
 
+    if args.frontier:
+        from tabulate import tabulate
+
+        rows = [frontier(n, d, limit(600), args.seed) for n, d in FRONTIER_CASES]
+        print("(c) the theory's constructions, Snir's bound, the published best, and restarted MCTS")
+        print(tabulate(rows, headers="keys"))
+        return
     print("(a) evaluations/s (random legal edit + evaluation, theoretical mode)")
     print(f"  {'n':>4} {'Evaluator':>10} {'evaluate':>10}")
     for n in (32, 64, 128):

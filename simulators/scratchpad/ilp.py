@@ -15,7 +15,9 @@ divide-and-conquer decomposition), one op per step t = 1..T:
 Objective: bytes loaded + bytes written back, minus the compulsory first loads.  The optimum equals
 the best ``ideal``-allocator schedule of the simulator (checked by brute force in the tests), and it
 is a lower bound for the contiguous allocators (``first_fit``/``best_fit``), whose fragmentation it
-does not model.  Each ILP solution is replayed in the simulator to produce the reported Result.
+does not model.  Each ILP solution is replayed in the simulator to produce the reported Result; the
+addressed replay drops what the ILP drops, when it drops it, so it costs at most the ILP's objective,
+a time-limited incumbent included.
 
 Divide and conquer (``solve_decomposed``): cut the min-peak order into consecutive segments of at
 most ``segment`` ops (a topological order, so every cut is legal), then solve segment by segment,
@@ -27,7 +29,7 @@ write-back.  This is a heuristic: the sum of segment bounds is not a global boun
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -57,6 +59,9 @@ class ILPResult:
     optimal: bool
     seconds: float
     status: str
+    #: (step, tensor) drops of the addressed replay: tensors the ILP evicts before space runs short (with
+    #: ``result.order``, ``result.evictions`` and the ILP's addresses they are the whole schedule)
+    drops: list[tuple[int, str]] = field(default_factory=list)
 
 
 class _Model:
@@ -79,7 +84,7 @@ class _Model:
     def row(self, coefs: dict[int, float], lo: float, hi: float) -> None:
         self.rows.append((coefs, lo, hi))
 
-    def solve(self, time_limit: float, threads_note: str = "") -> tuple:
+    def solve(self, time_limit: float, gap: float = 1e-9) -> tuple:
         ri, ci, vals, lo, hi = [], [], [], [], []
         for k, (coefs, a, b) in enumerate(self.rows):
             for j, v in coefs.items():
@@ -92,12 +97,12 @@ class _Model:
         return milp(np.array(self.c), integrality=np.array(self.integ),
                     bounds=Bounds(np.array(self.lb), np.array(self.ub)),
                     constraints=[LinearConstraint(a_mat, np.array(lo), np.array(hi))],
-                    options={"time_limit": float(time_limit), "disp": False, "mip_rel_gap": 1e-9})
+                    options={"time_limit": float(time_limit), "disp": False, "mip_rel_gap": float(gap)})
 
 
 def _segment_ilp(g: CompiledGraph, capacity: int, seg: list[int], sim: ScratchpadSim, time_limit: float,
-                 addresses: bool = False):
-    """Build and solve the ILP of ops ``seg`` starting from ``sim``'s state.  Returns
+                 addresses: bool = False, gap: float = 1e-9):
+    """Build and solve the ILP of ops ``seg`` starting from ``sim``'s state (stopping at relative ``gap``).  Returns
     (order of op indices, residency dict (k, t) -> bool, scipy result, compulsory constant)."""
     T = len(seg)
     in_seg = set(seg)
@@ -196,13 +201,15 @@ def _segment_ilp(g: CompiledGraph, capacity: int, seg: list[int], sim: Scratchpa
                 coefs[x[v, t]] = float(g.size[g.weight_tensor[v]])
         m.row(coefs, -np.inf, capacity)
     offsets = _add_addresses(m, g, capacity, seg, x, r, lvar, tensors, sim, T) if addresses else {}
-    res: Any = m.solve(time_limit)
+    res: Any = m.solve(time_limit, gap)
     if res.x is None:
         return None, None, res, compulsory
     order = sorted(seg, key=lambda v: next(t for t in range(1, T + 1) if (v, t) in x and res.x[x[v, t]] > 0.5))
     resident: dict[Any, Any] = {(k, t): res.x[r[k, t]] > 0.5 for k in tensors for t in range(1, T + 1)}
     if addresses:
-        resident["offsets"] = {(g.tensors[k].name, t): round(res.x[j]) for (k, t), j in offsets.items()}
+        # floor, not round: o_a + s_a <= o_b (integer sizes) gives floor(o_a) + s_a <= floor(o_b), so a
+        # fractional incumbent (HiGHS stopped early) keeps its tensors apart; 1e-6 absorbs solver noise
+        resident["offsets"] = {(g.tensors[k].name, t): int(np.floor(res.x[j] + 1e-6)) for (k, t), j in offsets.items()}
     return order, resident, res, compulsory
 
 
@@ -267,13 +274,35 @@ def _guided(resident: dict, step0: int):
     return policy
 
 
+def _honour_drops(resident: dict, step0: int, drops: list[tuple[int, str]]):
+    """With the ILP's addresses: before the op at each step, drop the tensors the ILP does not keep
+    resident at that step (recorded in ``drops`` as (step, tensor)), so the replay's resident set stays
+    within the ILP's and no tensor the ILP dropped sits on an address the ILP gives to another.  The replay
+    then costs at most the ILP's objective, an early (time- or gap-limited) incumbent included.  (With the
+    capacity model no drop is needed: the guided victim policy evicts what the ILP dropped first, and that
+    never costs more than the ILP paid.)"""
+
+    def before(sim: ScratchpadSim) -> None:
+        t = len(sim.order) + 2 - step0  # 1-based step of the next op within the segment
+        for k in list(sim.offset):
+            if not resident.get((k, t), True):
+                sim.drop(sim.g.tensors[k].name)
+                drops.append((len(sim.order) + 1, sim.g.tensors[k].name))
+
+    return before
+
+
 def solve_ilp(graph: nx.DiGraph | CompiledGraph, capacity: int, time_limit: float = 60.0,
-              addresses: bool = False) -> ILPResult:
+              addresses: bool = False, gap: float = 1e-9) -> ILPResult:
     """Whole-graph ILP.  ``addresses=False``: capacity model, replayed with the ``ideal`` allocator
     (exact).  ``addresses=True``: adds one contiguous address per tensor lifetime (COSMA's
     allocation; a tensor keeps its address while resident and may get a new one when reloaded),
-    replayed with the ``explicit`` allocator at the ILP's addresses."""
+    replayed with the ``explicit`` allocator at the ILP's addresses.  ``gap``: stop once the incumbent
+    is within this relative gap of the bound (default: prove optimality), like ``time_limit`` a way to
+    trade quality for time; the replay of an early incumbent still costs at most its objective."""
     g = compile_graph(graph)
+    if not 0 <= gap < 1:
+        raise ConfigError("gap", f"must be in [0, 1), got {gap}")
     if time_limit <= 0:
         raise ConfigError("time_limit", "must be > 0 seconds")
     t0 = time.perf_counter()
@@ -283,7 +312,7 @@ def solve_ilp(graph: nx.DiGraph | CompiledGraph, capacity: int, time_limit: floa
         r.feasible, r.reason = False, "capacity below the largest operator footprint (M_R)"
         return ILPResult(r, np.inf, np.inf, None, False, 0.0, "infeasible")
     order, resident, res, compulsory = _segment_ilp(g, capacity, list(range(len(g.ops))), sim, time_limit,
-                                                    addresses)
+                                                    addresses, gap)
     secs = time.perf_counter() - t0
     if order is None:
         r = sim.result()
@@ -291,13 +320,15 @@ def solve_ilp(graph: nx.DiGraph | CompiledGraph, capacity: int, time_limit: floa
         return ILPResult(r, np.inf, np.inf, None, False, secs, res.message)
     if addresses:
         sim = ScratchpadSim(g, capacity, "explicit", placement=resident["offsets"])
-    replay = run_order(sim, [g.ops[v] for v in order], _guided(resident, 1))
+    drops: list[tuple[int, str]] = []
+    replay = run_order(sim, [g.ops[v] for v in order], _guided(resident, 1),
+                       _honour_drops(resident, 1, drops) if addresses else None)
     obj = float(res.fun) - compulsory
     bound = float(getattr(res, "mip_dual_bound", res.fun)) - compulsory
     bound = max(0.0, bound)
     nc = replay.non_compulsory
     gap = 0.0 if nc <= bound + 0.5 else (nc - bound) / nc
-    return ILPResult(replay, obj, bound, gap, gap == 0.0, secs, res.message)
+    return ILPResult(replay, obj, bound, gap, gap == 0.0, secs, res.message, drops)
 
 
 def solve_decomposed(graph: nx.DiGraph | CompiledGraph, capacity: int, segment: int = 12,
@@ -314,6 +345,7 @@ def solve_decomposed(graph: nx.DiGraph | CompiledGraph, capacity: int, segment: 
     sim = ScratchpadSim(g, capacity, "explicit", placement={}) if addresses else ScratchpadSim(g, capacity, "ideal")
     pieces = [ref[i:i + segment] for i in range(0, len(ref), segment)]
     obj = 0.0
+    drops: list[tuple[int, str]] = []
     for piece in pieces:
         if sim.done:
             break
@@ -329,8 +361,11 @@ def solve_decomposed(graph: nx.DiGraph | CompiledGraph, capacity: int, segment: 
             sim.placement.update({(g.tensor_index[k], step0 - 1 + t): o for (k, t), o in resident["offsets"].items()})
         sim.future = list(sim.order) + order
         policy = _guided(resident, step0)
+        before = _honour_drops(resident, step0, drops) if addresses else None
         for v in order:
+            if before is not None:
+                before(sim)
             status = sim.schedule(g.ops[v])
             while status == "victim":
                 status = sim.evict(g.tensors[policy(sim, sim.candidate_indices())].name)
-    return ILPResult(sim.result(), obj, None, None, False, time.perf_counter() - t0, "decomposed")
+    return ILPResult(sim.result(), obj, None, None, False, time.perf_counter() - t0, "decomposed", drops)

@@ -251,6 +251,19 @@ class ScratchpadSim:
         self.evictions.append(tensor)
         return self._advance()
 
+    def drop(self, tensor: str) -> None:
+        """Evict a resident tensor between two ops, before space runs short (an ILP's early drop); a dirty
+        activation still needed is written back, as with ``evict``.  Not an eviction decision of the design."""
+        if self.pending is not None:
+            raise DesignError("drop() is for between two ops; a victim decision is pending")
+        t = self.g.tensor_index.get(tensor, -1)
+        if t not in self.offset:
+            raise DesignError(f"'{tensor}' is not resident")
+        if self.g.tensors[t].kind == "activation" and not self.in_dram[t]:
+            self.spill += int(self.g.size[t])
+            self.in_dram[t] = True
+        self._release(t)
+
     # ------------------------------------------------------------------ internals
     def _place(self, t: int) -> int | None:
         size = int(self.g.size[t])
@@ -400,8 +413,10 @@ def lru(sim: ScratchpadSim, cands: list[int]) -> int:
 POLICIES: dict[str, Policy] = {"belady": belady, "belady_fit": belady_fit, "lru": lru}
 
 
-def run_order(sim: ScratchpadSim, order: Sequence[str], victim: Policy) -> Result:
-    """Drive ``sim`` through ``order`` with a victim policy (called with candidate tensor indices)."""
+def run_order(sim: ScratchpadSim, order: Sequence[str], victim: Policy,
+              before: Callable[[ScratchpadSim], None] | None = None) -> Result:
+    """Drive ``sim`` through ``order`` with a victim policy (called with candidate tensor indices);
+    ``before(sim)`` runs ahead of each op (e.g. to ``drop`` what an ILP schedule no longer keeps)."""
     sim.future = [sim.g.op_index.get(o, -1) for o in order]
     for o in order:
         if sim.done:
@@ -409,6 +424,8 @@ def run_order(sim: ScratchpadSim, order: Sequence[str], victim: Policy) -> Resul
         if o not in sim.ready_ops():
             sim.failed = f"operator '{o}' is not ready at step {len(sim.order)} (order violates dependences)"
             break
+        if before is not None:
+            before(sim)
         status = sim.schedule(o)
         while status == "victim":
             status = sim.evict(sim.g.tensors[victim(sim, sim.candidate_indices())].name)
