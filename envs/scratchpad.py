@@ -53,7 +53,9 @@ from archgym.simulators.scratchpad.replay import HINT_LEVELS, Replay, Schedule, 
 from archgym.space import Categorical, DesignSpace, Float, Point
 
 ENV_ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal")
-VICTIM_POLICIES = ("belady", "belady_fit", "lru")
+VICTIM_POLICIES = ("belady", "belady_fit", "cheapest_fit", "lru")
+#: explicit victim knobs of the parameter face: the first decisions a point can override (then the policy)
+MAX_VICTIM_KNOBS = 64
 REFERENCE_ORDERS = ("min_peak", "topo")
 
 
@@ -248,17 +250,26 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         return np.clip(np.concatenate([ops.ravel(), ten.ravel(), extra]), 0.0, 1.0)
 
     # ---- parameter face ---------------------------------------------------------------
+    @property
+    def victim_knobs(self) -> int:
+        return min(self.n_tensors, MAX_VICTIM_KNOBS)
+
     def space(self) -> DesignSpace:
         """Knobs: ``reference`` (min_peak | topo), ``mix`` in [0, 1], ``prio.<op>`` in [0, 1] per op,
-        ``victim`` (a policy), and with allocator two_sided/hinted ``addr.<tensor>`` in [0, 1].
+        ``victim`` (a policy), ``evict.<i>`` in [0, 1] for the first victim decisions, and with allocator
+        two_sided/hinted ``addr.<tensor>`` in [0, 1].
 
         Decoding: list scheduling runs the ready op with the largest key
         ``(1 - mix) * (1 - rank_ref(op) / n) + mix * prio.<op>``, so mix = 0 is the reference order
-        itself (both baselines' orders are points of the space) and mix = 1 pure priorities; victims
-        follow ``victim`` on the decoded order; each tensor's address hint is ``addr.<tensor>``."""
+        itself (both baselines' orders are points of the space) and mix = 1 pure priorities (with as
+        many levels as ops, so every topological order is a point).  Victim decision ``i`` evicts the
+        candidate at position ``floor(evict.<i> * m)`` of the ``m`` candidates ranked by ``victim``
+        (0: the policy's own choice), so every victim sequence of the first decisions is a point; later
+        decisions follow ``victim``.  Each tensor's address hint is ``addr.<tensor>``."""
         knobs: list[Any] = [Categorical("reference", REFERENCE_ORDERS), Float("mix", 0.0, 1.0, levels=11)]
-        knobs += [Float(f"prio.{o}", 0.0, 1.0, levels=32) for o in self.g.ops]
+        knobs += [Float(f"prio.{o}", 0.0, 1.0, levels=max(32, self.n_ops)) for o in self.g.ops]
         knobs.append(Categorical("victim", VICTIM_POLICIES))
+        knobs += [Float(f"evict.{i}", 0.0, 1.0, levels=self.n_tensors + 1) for i in range(self.victim_knobs)]
         if self.config.allocator in HINT_LEVELS:
             levels = HINT_LEVELS[self.config.allocator]
             knobs += [Float(f"addr.{t.name}", 0.0, 1.0, levels=levels) for t in self.g.tensors]
@@ -275,5 +286,15 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             hints = [(t.name, float(point[f"addr.{t.name}"])) for t in self.g.tensors]
             placement = tuple(sorted((n, h) for n, h in hints if h != 0.0))
         sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(placement))
-        r = spm.run_order(sim, order, spm.POLICIES[point["victim"]])
+        base = spm.POLICIES[point["victim"]]
+        picks = [float(point.get(f"evict.{i}", 0.0)) for i in range(self.victim_knobs)]
+
+        def victim(s: spm.ScratchpadSim, cands: list[int]) -> int:
+            i = len(s.evictions)
+            if i >= len(picks) or picks[i] <= 0.0:
+                return base(s, cands)
+            ranked = spm.ranked(base, s, cands)
+            return ranked[min(int(picks[i] * len(ranked)), len(ranked) - 1)]
+
+        r = spm.run_order(sim, order, victim)
         return Schedule(tuple(r.order), tuple(r.evictions), placement, sim)

@@ -405,12 +405,40 @@ def belady_fit(sim: ScratchpadSim, cands: list[int]) -> int:
     return belady(sim, fits or cands)
 
 
+def cheapest_fit(sim: ScratchpadSim, cands: list[int]) -> int:
+    """The cheapest single eviction that covers the byte deficit: cost = the reload (if the tensor is used
+    again) plus the write-back (a dirty activation used again); ties go to Belady.  Where no candidate
+    covers it alone, plain Belady.  (Belady evicts the farthest-reused tensor even when it is too small,
+    and then a second one: two evictions where one suffices.)"""
+    need = int(sim.g.size[sim.queue[0]]) - (sim.capacity - sim.used) if sim.queue else 0
+    fits = [t for t in cands if sim.g.size[t] >= need]
+    if not fits:
+        return belady(sim, cands)
+
+    def cost(t: int) -> int:
+        if sim.next_use(t) >= 10**9:
+            return 0
+        dirty = sim.g.tensors[t].kind == "activation" and not sim.in_dram[t]
+        return int(sim.g.size[t]) * (2 if dirty else 1)
+
+    return min(fits, key=lambda t: (cost(t), -sim.next_use(t), not sim.in_dram[t], -int(sim.g.size[t]), t))
+
+
 def lru(sim: ScratchpadSim, cands: list[int]) -> int:
     """Least recently used (loaded, produced or read)."""
     return min(cands, key=lambda t: (sim.last_use[t], t))
 
 
-POLICIES: dict[str, Policy] = {"belady": belady, "belady_fit": belady_fit, "lru": lru}
+POLICIES: dict[str, Policy] = {"belady": belady, "belady_fit": belady_fit, "cheapest_fit": cheapest_fit, "lru": lru}
+
+
+def ranked(policy: Policy, sim: ScratchpadSim, cands: list[int]) -> list[int]:
+    """The candidates in the order ``policy`` would evict them (its choice first)."""
+    rest, out = list(cands), []
+    while rest:
+        out.append(policy(sim, rest))
+        rest.remove(out[-1])
+    return out
 
 
 def run_order(sim: ScratchpadSim, order: Sequence[str], victim: Policy,

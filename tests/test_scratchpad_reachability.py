@@ -1,0 +1,112 @@
+"""Every optimum is reachable: the scratchpad env's faces can express the brute-force optimum of each small case.
+
+For tiny graphs (brute force over every order and every victim choice), the optimum's order and victims
+are turned into a parameter-face point (priorities by position, explicit victim picks) and into an action
+sequence of the sequential face; both must score exactly the optimum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from archgym.config import build_problem
+from archgym.simulators.scratchpad import graphs
+from archgym.simulators.scratchpad import model as sp
+
+CASES = [(5 + seed % 3, seed) for seed in range(8)]
+
+
+def _problem(tmp_path, g, capacity: int, allocator: str):
+    path = tmp_path / "g.json"
+    graphs.save_graph_json(g, path)
+    return build_problem("scratchpad", {"graph": str(path), "capacity": str(capacity), "allocator": allocator})
+
+
+def _point_for(problem, result: sp.Result) -> dict:
+    """The face point of an (order, victims) schedule: mix = 1, priorities by position, victim picks."""
+    space = problem.space()
+    point = {k.name: k.default if hasattr(k, "default") else None for k in space.knobs}
+    point.update({"reference": "min_peak", "mix": 1.0, "victim": "belady"})
+    n = len(result.order)
+    levels = max(32, problem.n_ops)
+    for pos, op in enumerate(result.order):
+        point[f"prio.{op}"] = (levels - 1 - pos) / (levels - 1)
+    for i in range(problem.victim_knobs):
+        point[f"evict.{i}"] = 0.0
+    # replay the order, and at decision i pick the optimum's victim among the ranked candidates
+    sim = sp.ScratchpadSim(problem.g, problem.capacity, problem.config.allocator)
+    sim.future = [problem.g.op_index[o] for o in result.order]
+    victims = iter(result.evictions)
+    for op in result.order:
+        status = sim.schedule(op)
+        while status == "victim":
+            i = len(sim.evictions)
+            want = problem.g.tensor_index[next(victims)]
+            ranked = sp.ranked(sp.POLICIES["belady"], sim, sim.candidate_indices())
+            r = ranked.index(want)
+            assert i < problem.victim_knobs
+            point[f"evict.{i}"] = 0.0 if r == 0 else (r + 0.5) / len(ranked)
+            status = sim.evict(problem.g.tensors[want].name)
+    assert n == problem.n_ops
+    return point
+
+
+@pytest.mark.parametrize("allocator", ["ideal", "first_fit"])
+@pytest.mark.parametrize("n_ops, seed", CASES)
+def test_every_optimum_is_a_point_and_an_action_sequence(tmp_path, n_ops, seed, allocator):
+    g = graphs.tiny_graph(n_ops, seed)
+    b = sp.budgets(g)
+    for cap in sorted({b.m_r, b.m_h, max(b.m_r, b.m_p - 3)}):
+        best = sp.brute_force(g, cap, allocator)
+        if not best.feasible:
+            continue
+        problem = _problem(tmp_path, g, cap, allocator)
+        # parameter face
+        point = _point_for(problem, best)
+        decoded = problem.decode(point)
+        assert problem.evaluate(decoded).cost == best.non_compulsory, (cap, best)
+        # sequential face: run the ops, answer each victim decision with the optimum's victim
+        design = problem.initial_design()
+        victims = iter(best.evictions)
+        steps = list(best.order)
+        while not problem.is_terminal(design):
+            mask = problem.action_mask(design)
+            if mask[: problem.n_ops].any():
+                action = problem.g.op_index[steps.pop(0)]
+            else:
+                action = problem.n_ops + problem.g.tensor_index[next(victims)]
+            assert mask[action]
+            design = problem.apply_action(design, action)
+        assert problem.evaluate(design).cost == best.non_compulsory
+
+
+def test_cheapest_fit_evicts_one_tensor_where_one_suffices():
+    """Wherever one candidate alone covers the byte deficit, cheapest_fit's single eviction lets the op
+    proceed (ideal allocator), choosing the cheapest such tensor."""
+    decisions = 0
+    for seed in range(30):
+        g = graphs.tiny_graph(7, seed)
+        b = sp.budgets(g)
+        rng = np.random.default_rng(seed)
+        for cap in (b.m_r, b.m_h):
+            sim = sp.ScratchpadSim(g, cap, "ideal")
+            order = sp.decode_order(g, rng.random(len(g.nodes)))  # a random topological order
+            sim.future = [sim.g.op_index[o] for o in order]
+            for op in order:
+                status = sim.schedule(op)
+                while status == "victim":
+                    cands = sim.candidate_indices()
+                    need = int(g_size(sim, sim.queue[0])) - (sim.capacity - sim.used)
+                    fits = [t for t in cands if g_size(sim, t) >= need]
+                    choice, placing = sp.cheapest_fit(sim, cands), sim.queue[0]
+                    if fits:
+                        decisions += 1
+                        assert choice in fits
+                    status = sim.evict(sim.g.tensors[choice].name)
+                    if fits:  # the tensor being placed is placed: no second eviction for it
+                        assert status != "victim" or sim.queue[0] != placing
+    assert decisions > 0
+
+
+def g_size(sim: sp.ScratchpadSim, t: int) -> int:
+    return int(sim.g.size[t])
