@@ -34,13 +34,14 @@ def run_job(spec: RunSpec) -> dict[str, Any]:
     summary_path = Path(spec.out_dir) / "summary.json"
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
-        if summary.get("status") == "finished" and summary.get("budget") == spec.budget:
+        if (summary.get("status") == "finished" and summary.get("budget") == spec.budget
+                and ("ground_truth" in summary or not spec.ground_truth)):
             return summary
     return execute(spec)
 
 
 def grid(env: str, env_config: dict, agents: list[str], seeds: int, budget: int | None, out_dir: Path,
-         agent_config: dict[str, dict], log: str | None = None) -> list[RunSpec]:
+         agent_config: dict[str, dict], log: str | None = None, ground_truth: bool = False) -> list[RunSpec]:
     log = log or default_url(out_dir)
     return [
         RunSpec(
@@ -56,6 +57,8 @@ def grid(env: str, env_config: dict, agents: list[str], seeds: int, budget: int 
             progress=False,
             verify=False,
             tell_fresh_resume=False,
+            ground_truth=ground_truth,
+            ground_truth_budget=0,  # re-score only: a refinement would blur what each agent found
         )
         for agent in agents
         for seed in range(seeds)
@@ -115,7 +118,8 @@ def compare_from_config(cfg: DictConfig) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     agent_config = container(cfg.agent_config)
     budget = int(cfg.budget) if cfg.budget is not None else registry.envs.get(env).default_budget
-    specs = grid(env, env_values, agents, int(cfg.seeds), budget, out_dir, agent_config, cfg.get("log"))
+    specs = grid(env, env_values, agents, int(cfg.seeds), budget, out_dir, agent_config, cfg.get("log"),
+                 bool(cfg.ground_truth))
     log = specs[0].log or default_url(out_dir)
     LogStore(log).close()  # create the tables once, before the workers start
     summaries = run_grid(specs, cfg.executor, cfg.jobs, cfg.progress)

@@ -147,6 +147,8 @@ class CompareOptions:
     executor: str = option("local", "local (process pool) or ray", choices=("local", "ray"))
     jobs: int | None = option(None, "worker processes; null = every core", integer=True, low=1, optional=True)
     progress: bool = option(True, "show a progress bar", choices=(False, True))
+    ground_truth: bool = option(True, "re-score each run's best candidates in the family's ground truth and rank "
+                                      "the agents by it", choices=(False, True))
 
 
 def check_options(options_class: type, cfg: Any) -> None:

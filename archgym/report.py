@@ -34,6 +34,9 @@ def results_table(df: pd.DataFrame, summaries: list[dict[str, Any]], objectives:
             "wall_time_s": s["wall_time_s"],
             "failed": s["failed_evaluations"],
         }
+        truth = (s.get("ground_truth") or {}).get("best")
+        if s.get("ground_truth") is not None:  # the run's best candidate re-scored in the family's ground truth
+            entry["ground_truth_cost"] = truth["cost"] if truth else math.inf
         if reference is not None:
             entry["hypervolume"] = hypervolume(_objective_points(rows, objectives), reference)
         per_run.append(entry)
@@ -48,7 +51,13 @@ def results_table(df: pd.DataFrame, summaries: list[dict[str, Any]], objectives:
     }
     if "hypervolume" in runs:
         agg["hypervolume_mean"] = ("hypervolume", "mean")
+    if "ground_truth_cost" in runs:
+        agg["ground_truth_cost_mean"] = ("ground_truth_cost", "mean")
+        agg["ground_truth_cost_std"] = ("ground_truth_cost", "std")
     table = runs.groupby("agent", sort=False).agg(**agg).reset_index()
+    if "ground_truth_cost_mean" in table:  # a design is better only if it is better in ground truth: rank by it
+        table = table.sort_values("ground_truth_cost_mean", kind="stable").reset_index(drop=True)
+        table.insert(1, "ground_truth_rank", range(1, len(table) + 1))
     table.attrs["best_known"] = best_known
     table.attrs["per_run"] = runs
     return table
@@ -156,6 +165,12 @@ def write_report(out_dir: Path, env: str, summaries: list[dict[str, Any]], log: 
     ]
     if has_pareto:
         lines += [f"Pareto fronts of ({', '.join(objectives[:2])}):", "", "![pareto](pareto.png)", ""]
+    if "ground_truth_rank" in table:
+        model = (summaries[0].get("ground_truth") or {}).get("cost_model", {})
+        truth_base = (summaries[0].get("ground_truth") or {}).get("best_baseline")
+        lines += [f"Agents are ranked by the ground-truth cost of their runs' best designs ({model}); the best "
+                  f"baseline in ground truth: {truth_base['name']} at {truth_base['cost']:.6g}." if truth_base else
+                  f"Agents are ranked by the ground-truth cost of their runs' best designs ({model}).", ""]
     if baselines:
         lines += ["Baselines under the same cost model:", ""]
         lines += [f"- {k}: cost {v['cost']:.6g}" for k, v in baselines.items() if v.get("feasible")]

@@ -115,6 +115,7 @@ def test_compare_runs_grid_and_resumes(cli, tmp_path):
     assert out.returncode == 0, out.stderr
     report = (tmp_path / "report.md").read_text()
     assert "| random" in report and "| ga" in report
+    assert "ground_truth_rank" in report and "ranked by the ground-truth cost" in report
     assert (tmp_path / "best_so_far.png").stat().st_size > 1000
     import pandas as pd
 

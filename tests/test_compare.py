@@ -18,7 +18,8 @@ from conftest import REPO, run_cli
 from archgym import logs
 from archgym.problem import design_hash
 
-GRID = ("env=adder", "env.width=32", "agents=[random,ga]", "seeds=2", "budget=400", "progress=false")
+GRID = ("env=adder", "env.width=32", "agents=[random,ga]", "seeds=2", "budget=400", "progress=false",
+        "ground_truth=false")
 
 
 def _per_run(out_dir: Path) -> pd.DataFrame:
@@ -59,6 +60,7 @@ def test_killed_comparison_resumes_without_redoing_finished_runs(tmp_path):
 def test_ray_executor_on_a_local_cluster_matches_the_process_pool(tmp_path):
     pytest.importorskip("ray")
     grid = ("env=adder", "env.width=8", "agents=[random,tpe]", "seeds=2", "budget=30", "progress=false", "jobs=2",
+            "ground_truth=false",
             "+agent_config.tpe.n_startup_trials=5")
     for executor in ("local", "ray"):
         res = run_cli("archgym.compare", *grid, f"executor={executor}", f"out_dir={tmp_path / executor}")
