@@ -67,13 +67,27 @@ def test_dram_and_total_cycles_within_5_percent_mae() -> None:
 
 
 def test_worker_writes_a_config_scalesim_reads() -> None:
-    text = worker.CONFIG_TEMPLATE.format(array_rows=8, array_cols=16, dataflow="is", ifmap_kb=4,
-                                         filter_kb=8, ofmap_kb=2, bandwidth=10)
+    text = worker.config_text(dict(array_rows=8, array_cols=16, dataflow="is", ifmap_kb=4,
+                                   filter_kb=8, ofmap_kb=2, bandwidth=10))
     cp = configparser.ConfigParser()
     cp.read_string(text)
     arch = cp["architecture_presets"]
     assert (arch["ArrayHeight"], arch["ArrayWidth"], arch["Dataflow"]) == ("8", "16", "is")
     assert cp["run_presets"]["InterfaceBandwidth"] == "USER"
+
+
+def test_every_bandwidth_of_the_design_space_gets_banks_scalesim_accepts() -> None:
+    """SCALE-Sim asserts bank bandwidth % bank count == 0 (it failed for dram_bw = 5 with 10 fixed banks)."""
+    from archgym.simulators.npu.model import DESIGN_SPACE
+
+    for bw in (*DESIGN_SPACE["dram_bw"], 1, 3, 7, 12, 25, 64):
+        cp = configparser.ConfigParser()
+        cp.read_string(worker.config_text(dict(array_rows=8, array_cols=8, dataflow="ws", ifmap_kb=4, filter_kb=4,
+                                               ofmap_kb=4, bandwidth=bw)))
+        for kind in ("Ifmap", "Filter"):
+            banks = int(cp["layout"][f"{kind}SRAMBankNum"])
+            assert int(cp["layout"][f"{kind}SRAMBankBandwidth"]) % banks == 0 and 1 <= banks <= 10
+    assert worker.sram_banks(10) == worker.sram_banks(40) == 10  # the cached records' configs are unchanged
 
 
 def test_backend_rejects_what_scalesim_cannot_model() -> None:
@@ -128,3 +142,23 @@ def test_scalesim_is_a_cost_model_of_the_npu_env() -> None:
     rs = build_problem("npu", cfg).from_json({**p.to_json(base), "dataflow": "rs"})
     failed = Evaluator(p, keep_history=False).evaluate(rs)
     assert failed.failed and "SCALE-Sim" in failed.reason
+
+
+def test_scalesim_cost_model_expands_a_depthwise_layer_per_channel() -> None:
+    """A depthwise layer of C channels is C single-channel convolutions for SCALE-Sim: one is simulated (here a
+    record stands for the run) and every count is multiplied by C; the topology row is the single channel's."""
+    from archgym.simulators.npu.cost_models import ScaleSimLayers
+
+    design = NPUDesign()
+    dw = Layer("dw", 16, 16, 3, 3, 1, 1, 1, groups=24)
+    single = dw.single_group()
+    assert sb._layer_row(dw) == ["dw", *single.dims]
+    rec = {"total_cycles": 1000, "stall_cycles": 100, "sram_ifmap_reads": 11, "sram_filter_reads": 12,
+           "sram_ofmap_writes": 13, "dram_ifmap_reads": 14, "dram_filter_reads": 15, "dram_ofmap_writes": 16}
+    layers = ScaleSimLayers(type("C", (), {"scalesim_timeout": 1.0})())
+    key = (tuple(single.dims), design.rows, design.cols, design.dataflow, design.ifmap_kb, design.filter_kb,
+           design.ofmap_kb, design.dram_bw)
+    layers._known = {key: rec}
+    m = layers(dw, design)
+    assert m["cycles"] == 24 * 1000 and m["stall_cycles"] == 24 * 100 and m["dram_ofmap_writes"] == 24 * 16
+    assert m["macs"] == dw.macs

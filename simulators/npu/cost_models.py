@@ -6,8 +6,9 @@
   (``scalesim.backend``).  Layers already in the shipped result cache cost a dictionary lookup; others are
   simulated (minutes to hours per layer) and remembered for the process.  Energy and area are computed from
   SCALE-Sim's access counts with the same per-access table as the analytical model, so the two differ only
-  in what SCALE-Sim simulates.  A design SCALE-Sim cannot run (row-stationary, depthwise layers, another
-  loop order) is a failed evaluation with the reason in the log.
+  in what SCALE-Sim simulates (a depthwise layer as one single-channel convolution per channel, counts
+  times the channels).  A design SCALE-Sim cannot run (row-stationary, another loop order) is a failed
+  evaluation with the reason in the log.
 
 Both report the env's metrics: ``cycles``, ``energy_pj``, ``area_mm2``, ``edp``, ``pe_utilization``,
 ``dram_gbps`` (peak interface bandwidth: 3 operand interfaces x ``dram_bw`` words/cycle x word bytes x
@@ -96,8 +97,9 @@ class ScaleSimLayers:
     def __call__(self, layer: Layer, design: NPUDesign) -> dict[str, float]:
         from archgym.simulators.npu.scalesim import backend
 
-        if layer.groups != 1:
-            raise SimulationError(f"layer '{layer.name}' is depthwise/grouped: the SCALE-Sim backend does not run it")
+        groups = layer.groups
+        layer = layer.single_group()  # depthwise: SCALE-Sim runs one single-channel convolution per channel;
+        # they are identical, so one is simulated and its counts multiplied (as the analytical model does)
         key = (tuple(layer.dims), design.rows, design.cols, design.dataflow, design.ifmap_kb, design.filter_kb,
                design.ofmap_kb, design.dram_bw)
         rec = self._cached().get(key)
@@ -107,16 +109,16 @@ class ScaleSimLayers:
             except ConfigError as exc:
                 raise SimulationError(f"SCALE-Sim cannot run this design: {exc}") from None
             self._cached()[key] = rec
-        g = layer.single_group()
-        macs = g.ofmap_px * g.window * g.num_filters
+        macs = layer.ofmap_px * layer.window * layer.num_filters
         stall = float(rec["stall_cycles"])
-        return {"macs": macs, "cycles": float(rec["total_cycles"]), "stall_cycles": stall,
-                "compute_cycles": float(rec["total_cycles"]) - stall,
-                **{k: float(rec[k]) for k in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes",
-                                              "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes")},
-                # each MAC reads two operand registers and updates its psum, and forwards the moving
-                # operands to a neighbour: the same structural counts as the analytical model
-                "rf_accesses": 3 * macs, "noc_hops": 2 * macs}
+        out = {"macs": macs, "cycles": float(rec["total_cycles"]), "stall_cycles": stall,
+               "compute_cycles": float(rec["total_cycles"]) - stall,
+               **{k: float(rec[k]) for k in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes",
+                                             "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes")},
+               # each MAC reads two operand registers and updates its psum, and forwards the moving
+               # operands to a neighbour: the same structural counts as the analytical model
+               "rf_accesses": 3 * macs, "noc_hops": 2 * macs}
+        return {k: v * groups for k, v in out.items()}
 
 
 class NPUScaleSim(NPUAnalytical):

@@ -74,9 +74,9 @@ def ensure_scalesim_venv(venv: Path | None = None) -> Path:
 
 
 def _layer_row(layer: Layer) -> list:
-    if layer.groups != 1:
-        raise ConfigError(f"layer '{layer.name}'.groups", "run depthwise layers per channel in SCALE-Sim")
-    return [layer.name, *layer.dims]
+    """A topology row; a depthwise layer is SCALE-Sim's single-channel convolution of one channel (the
+    caller multiplies the counts by the channels, as SCALE-Sim's per-channel expansion sums them)."""
+    return [layer.name, *layer.single_group().dims]
 
 
 def run_scalesim(design: NPUDesign, layers: Iterable[Layer], out_jsonl: str | Path | None = None,

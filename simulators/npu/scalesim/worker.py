@@ -41,11 +41,11 @@ WriteRequestBuffer: 32
 [layout]
 IfmapCustomLayout: False
 IfmapSRAMBankBandwidth: {bandwidth}
-IfmapSRAMBankNum: 10
+IfmapSRAMBankNum: {banks}
 IfmapSRAMBankPort: 2
 FilterCustomLayout: False
 FilterSRAMBankBandwidth: {bandwidth}
-FilterSRAMBankNum: 10
+FilterSRAMBankNum: {banks}
 FilterSRAMBankPort: 2
 
 [sparsity]
@@ -71,6 +71,17 @@ LAYOUT_HEADER = ("Layer name, IFMAP Height Intraline Factor, IFMAP Width Intrali
                  "Order,\n")
 
 
+def sram_banks(bandwidth: int) -> int:
+    """SCALE-Sim asserts that the SRAM bank bandwidth divides by the bank count: the largest divisor of
+    the bandwidth up to 10 (10, the count of SCALE-Sim's sample configs, for every multiple of 10)."""
+    return max(d for d in range(1, 11) if int(bandwidth) % d == 0)
+
+
+def config_text(job: dict) -> str:
+    """The SCALE-Sim .cfg of a job (the design's array, SRAMs, dataflow and bandwidth)."""
+    return CONFIG_TEMPLATE.format(**job, banks=sram_banks(job["bandwidth"]))
+
+
 def _read_report(path: str) -> list[str]:
     with open(path) as f:
         rows = [r.strip() for r in f if r.strip()]
@@ -86,7 +97,7 @@ def run_layer(job: dict, layer: list) -> dict:
         topo = os.path.join(tmp, "topo.csv")
         lay = os.path.join(tmp, "layout.csv")
         with open(cfg, "w") as f:
-            f.write(CONFIG_TEMPLATE.format(**job))
+            f.write(config_text(job))
         with open(topo, "w") as f:
             f.write(TOPO_HEADER + ",".join(str(x) for x in layer) + ",\n")
         with open(lay, "w") as f:
