@@ -7,8 +7,9 @@ evaluations through ``archgym.runner.execute`` with the ``ideal`` allocator, aga
 ILP of the same model (capacity only, ``addresses=False``: its optimum is the exact optimum of the
 env's cost model, and every optimum is reachable from both faces, see
 tests/test_scratchpad_reachability.py).  (A contiguous allocator against the addressed ILP would
-compare different problems: first-fit cannot follow the ILP's addresses.)  Reported: each agent's median (over seeds) distance to the optimum, in % of the optimum's
-traffic plus the graph's smallest tensor (so a zero-traffic optimum does not divide by zero).
+compare different problems: first-fit cannot follow the ILP's addresses.)  Reported: each agent's
+median (over seeds) distance to the optimum, in % of the optimum's traffic plus the graph's smallest
+tensor (so a zero-traffic optimum does not divide by zero).
 
     python -m archgym.experiments.bench_scratchpad_heldout [--graphs 6] [--seeds 5] [--evals 2000]
 
