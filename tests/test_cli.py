@@ -28,7 +28,7 @@ def test_run_writes_summary_verilog_and_table(cli, tmp_path):
     runs = logs.load_runs(f"sqlite:///{tmp_path / 'log.db'}")
     assert sorted(runs["run_id"]) == sorted([summary["run_id"], summary["run_id"] + "-gt"])
     assert summary["env"] == "adder" and summary["agent"] == "random" and summary["evaluations"] == 40
-    assert set(summary["baselines"]) == {"ripple", "sklansky", "kogge_stone", "brent_kung", "han_carlson",
+    assert set(summary["baselines"]) >= {"ripple", "sklansky", "kogge_stone", "brent_kung", "han_carlson",
                                          "ladner_fischer"}
     assert summary["best"]["cost"] <= min(b["cost"] for b in summary["baselines"].values()) + 1.0
     assert summary["best"]["design"]["width"] == 12

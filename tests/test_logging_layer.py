@@ -77,7 +77,7 @@ def test_export_csv_and_parquet_round_trip(tmp_path):
     problem = build_problem("adder", {"width": 8})
     store = _store(f"sqlite:///{tmp_path / 'log.db'}")
     ev = Evaluator(problem, budget=6, store=store, run_id="r")
-    for name in problem.baselines():
+    for name in list(problem.baselines())[:6]:
         ev.evaluate(problem.baseline(name))
     df = logs.load(store.url)
     csv = pd.read_csv(logs.export(store.url, tmp_path / "e.csv"))
