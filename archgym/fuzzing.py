@@ -204,12 +204,12 @@ def corpus(tmp: Path) -> list[Case]:
     out = f"out_dir={tmp / 'out'}"
     for env in registry.envs.names():
         small = SMALL_ENV.get(env, ())
+        problem = build_problem(env, {k.split("=")[0][4:]: _yaml(k.split("=")[1]) for k in small})
         base = (f"env={env}", "agent=random", *SAFE_RUN, out, *small)
         env_cls = registry.envs.get(env)
         cases += field_cases("run", "env.", env_cls.config_class, base)
         cases += field_cases("evaluate", "env.", env_cls.config_class,
-                             (f"env={env}", f"design={_first_baseline(env)}", *small))
-        problem = build_problem(env, {k.split("=")[0][4:]: _yaml(k.split("=")[1]) for k in small})
+                             (f"env={env}", f"design={next(iter(problem.baselines()))}", *small))
         reference = problem._reference_json()
         if reference is not None:
             for i, (content, kind) in enumerate(design_mutations(reference, problem.optional_design_keys)):
@@ -293,14 +293,6 @@ def _path_cases(tmp: Path, a_file: Path, run_base: tuple[str, ...]) -> list[Case
         Case("evaluate", ("env=adder", "design=sklansky", "env.cost_model=yosys", f"env.liberty={a_file}"),
              "path:liberty not a library"),
     ]
-
-
-def _first_baseline(env: str) -> str:
-    from archgym.config import build_problem
-
-    small = SMALL_ENV.get(env, ())
-    problem = build_problem(env, {k.split("=")[0][4:]: _yaml(k.split("=")[1]) for k in small})
-    return next(iter(problem.baselines()))
 
 
 def _yaml(text: str) -> Any:

@@ -34,7 +34,7 @@ from archgym.fields import SequentialFields, SynthesisFields, option
 from archgym.metrics import weighted_cost
 from archgym.problem import DesignProblem, EditParameterFace, Evaluation, SimulatorBacked, VerilogExport
 from archgym.registry import simulator_for
-from archgym.simulators.arith.frontier import MAX_LF_K, frontier_names, frontier_nodes
+from archgym.simulators.arith.frontier import MAX_LF_K, frontier_constructions, frontier_nodes
 from archgym.simulators.arith.prefix import CLASSICAL, PrefixGraph, classical
 
 MODES = ("weighted", "theoretical")
@@ -116,8 +116,8 @@ class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph],
         listed (infeasible in theoretical mode), not hidden."""
         out = {name: classical(name, self.n) for name in CLASSICAL}
         bound = self.depth_bound if self.config.mode == "theoretical" else None
-        for name in frontier_names(self.n, bound):
-            out[name] = PrefixGraph(self.n, frontier_nodes(name, self.n))
+        for name, nodes in frontier_constructions(self.n, bound).items():
+            out[name] = PrefixGraph(self.n, nodes)
         return out
 
     # ---- cost -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from archgym.config import build_problem
 from archgym.simulators.arith.frontier import (
-    frontier_names,
+    frontier_constructions,
     frontier_nodes,
     ladner_fischer_nodes,
     max_zero_deficiency_width,
@@ -76,8 +76,9 @@ def test_ladner_fischer_p0_size_closed_form(m):
 def test_constructions_compute_every_prefix():
     """Interval semantics: each node combines two adjacent intervals, each output is [0, i]."""
     for n in (2, 3, 9, 33, 70):
-        for name in frontier_names(n, depth_bound=n - 1):
-            g = PrefixGraph(n, frontier_nodes(name, n))
+        for name, nodes in frontier_constructions(n, depth_bound=n - 1).items():
+            assert frontier_nodes(name, n) == nodes  # a start design by name is the same circuit
+            g = PrefixGraph(n, nodes)
             value = {(i, i): (i, i) for i in range(n)}
             for i, j in sorted(g.nodes, key=lambda ij: (ij[0], -ij[1])):
                 up, low = value[g.parents(i, j)[0]], value[g.parents(i, j)[1]]

@@ -83,11 +83,13 @@ def test_render_mode_is_checked():
 
 
 @pytest.mark.parametrize("agent", sorted(registry.agents.names()))
-def test_every_agent_keeps_searching_when_every_evaluation_fails(agent, tmp_path):
+def test_every_agent_keeps_searching_when_every_evaluation_fails(agent, tmp_path, monkeypatch):
     """A simulator that fails on every design (Yosys with a 1 ms deadline) gives failed rows; no agent stops
     early or blames the config, each uses its whole budget."""
     from archgym.runner import RunSpec, execute
+    from archgym.simulators.eda.synthesis import CACHE_ENV_VAR
 
+    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path / "synth-cache"))  # no cached synthesis can answer
     problem = build_problem("adder", {"width": 8})
     agent_cls = registry.agents.get(agent)
     if not any(getattr(problem, f"has_{face}_face") for face in agent_cls.faces):
@@ -98,5 +100,5 @@ def test_every_agent_keeps_searching_when_every_evaluation_fails(agent, tmp_path
     if agent == "a2c":
         spec.agent_config = {"n_steps": 4}
     summary = execute(spec)
-    # every evaluation is logged (designs in the synthesis cache may still succeed), none ends the search
-    assert summary["evaluations"] == 6 and summary["failed_evaluations"] >= 1
+    assert summary["evaluations"] == 6 and summary["failed_evaluations"] == 6
+    assert summary["best"] is None

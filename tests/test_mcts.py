@@ -85,12 +85,10 @@ def test_warm_start_and_best_baseline_start():
     start = problem.baseline("ladner_fischer")
     evaluator = _run(MCTS(MCTSConfig(), seed=0, start_design=start), problem, 50)
     assert evaluator.records[0].design == start
-    from archgym.evaluator import Evaluator
-
     ev2 = Evaluator(problem, budget=50)
-    try:
+    try:  # the zero-deficiency baseline (24 nodes) is optimal here: the tree may be exhausted within the budget
         MCTS(MCTSConfig(start="best_baseline"), seed=0).search(problem, ev2)
-    except Exception:
+    except BudgetExhausted:
         pass
     feasible = [b.size for b in problem.baselines().values() if b.depth <= 6]
     assert ev2.best_cost <= min(feasible)

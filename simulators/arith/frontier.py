@@ -142,30 +142,31 @@ def ladner_fischer_nodes(n: int, k: int) -> list[Node]:
 
 
 # ---- as named baselines -----------------------------------------------------------------------------
-#: the names ``frontier`` builds: ``zero_deficiency`` (at the smallest depth that admits n),
+#: the names ``frontier_constructions`` builds: ``zero_deficiency`` (at the smallest depth that admits n),
 #: ``zero_deficiency_d<D>`` (at depth D) and ``lf_p<k>`` (Ladner-Fischer P_k)
 MAX_LF_K = 11  # ceil(log2(MAX_WIDTH))
 
 
-def frontier_names(n: int, depth_bound: int | None = None) -> list[str]:
-    """The theory's constructions for ``n`` inputs: zero-deficiency at its smallest depth (and at
+def frontier_constructions(n: int, depth_bound: int | None = None) -> dict[str, list[Node]]:
+    """The theory's constructions for ``n`` inputs, by name: zero-deficiency at its smallest depth (and at
     ``depth_bound`` when that admits a smaller one), and Ladner-Fischer P_k for k = 0..ceil(log2 n)
     (without the k at which P_k stops changing)."""
-    names = ["zero_deficiency"]
+    out = {"zero_deficiency": zero_deficiency_nodes(n)}
     d_min = min_zero_deficiency_depth(n)
     if depth_bound is not None and d_min < min(depth_bound, n - 1):
-        names.append(f"zero_deficiency_d{min(depth_bound, n - 1)}")
+        d = min(depth_bound, n - 1)
+        out[f"zero_deficiency_d{d}"] = zero_deficiency_nodes(n, d)
     previous: set[Node] | None = None
     for k in range(math.ceil(math.log2(n)) + 1):
-        nodes = set(ladner_fischer_nodes(n, k))
-        if nodes != previous:
-            names.append(f"lf_p{k}")
-        previous = nodes
-    return names
+        nodes = ladner_fischer_nodes(n, k)
+        if set(nodes) != previous:
+            out[f"lf_p{k}"] = nodes
+        previous = set(nodes)
+    return out
 
 
 def frontier_nodes(name: str, n: int) -> list[Node]:
-    """The nodes of a construction named as in :func:`frontier_names`."""
+    """The nodes of one construction named as in :func:`frontier_constructions` (e.g. a ``start`` design)."""
     if name == "zero_deficiency":
         return zero_deficiency_nodes(n)
     if name.startswith("zero_deficiency_d") and name[len("zero_deficiency_d"):].isdigit():
