@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,6 +41,8 @@ class Agent(ABC):
         self.config = config
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
+        #: where the agent may write its own artifacts (SB3 learning curves); set by archgym.runner
+        self.work_dir: Path | None = None
 
     def face_for(self, problem: DesignProblem) -> str:
         """The face used on this problem; a clear error when the problem offers none of ours."""
@@ -54,6 +57,10 @@ class Agent(ABC):
             f"agent '{self.name}' needs the {' or '.join(self.faces)} face, which env '{problem.name}' "
             f"does not offer (it offers: {', '.join(f for f, ok in available.items() if ok) or 'none'})"
         )
+
+    def summary_extras(self) -> dict[str, Any]:
+        """What the agent adds to the run's ``summary.json`` (e.g. the weight-conditioned RL's front)."""
+        return {}
 
     @abstractmethod
     def search(self, problem: DesignProblem, evaluator: Evaluator) -> None:

@@ -102,6 +102,18 @@ class SequentialFields:
     episode_length: int = option(64, "edits per episode of the sequential face", integer=True, low=1)
 
 
+#: ``restart`` values of a family whose episodes start from a baseline (archgym.problem.BaselineStart)
+RESTARTS = ("incumbent", "start")
+
+
+@dataclass
+class RestartFields:
+    """Fields of a family whose sequential face starts from a baseline (``archgym.problem.BaselineStart``)."""
+
+    restart: str = option("incumbent", "episode start: the best design scored so far, or always `start`",
+                          choices=RESTARTS)
+
+
 @dataclass
 class SynthesisFields:
     """Fields of a family whose RTL-level cost model synthesizes Verilog (``cost_model=yosys``)."""

@@ -25,12 +25,16 @@ import json
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, is_dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 import numpy as np
 
 from archgym.errors import DesignError
 from archgym.space import DesignSpace, Point
+
+#: ``start`` value of a BaselineStart family: the lowest-cost baseline under the configured cost
+BEST_BASELINE = "best_baseline"
 
 D = TypeVar("D")
 
@@ -169,6 +173,11 @@ class DesignProblem(ABC, Generic[D]):
             for n in self.objective_names
         )
 
+    def cost_at(self, metrics: dict[str, float], delay_weight: float) -> float:
+        """The weighted cost of ``metrics`` at another delay weight, for weight-conditioned RL
+        (``archgym.envs.base.WeightConditioned``); families with a delay/area weighted cost override it."""
+        raise NotImplementedError(f"env '{self.name}' has no delay/area weighted cost")
+
     # ---- design I/O -------------------------------------------------------------------
     @abstractmethod
     def to_json(self, design: D) -> dict[str, Any]:
@@ -286,6 +295,12 @@ class SequentialFace(ABC, Generic[D]):
     def observe(self, design: D) -> Any:
         """The observation of a design (an element of ``observation_space()``)."""
 
+    def action_cells(self) -> np.ndarray | None:
+        """Where each action acts, for structure-aware policies (``archgym.agents.policies.GridPolicy``):
+        an (num_actions, 3) array of (plane, row, col) cells of a grid the observation is laid out on
+        (observation shape (C, H, W)), or None when the observation is no such grid."""
+        return None
+
     def search_actions(self, design: D) -> np.ndarray:
         """The legal edits worth trying for a search that only accepts non-worsening edits (MCTS).
 
@@ -341,6 +356,46 @@ class EditParameterFace(ParameterFace[D], SequentialFace[D]):
             if action >= 0 and self.action_mask(design)[action]:
                 design = self.apply_action(design, action)
         return design
+
+
+class BaselineStart(SequentialFace[D]):
+    """Where the sequential face's episodes start, shared by the families with baselines.
+
+    ``config.start`` names a design (``start_design``; ``best_baseline`` = the lowest-cost baseline under
+    the configured cost).  With ``config.restart="incumbent"`` an episode starts from the run's best design
+    so far (``DesignProblem.incumbent``, kept by the Evaluator, so a resumed run restarts as the original
+    did), so each short episode is a policy-driven local search around the incumbent (elitist restarts, as
+    in Go-Explore, Ecoffet et al., Nature 2021); ``restart="start"`` gives the stationary env."""
+
+    def initial_design(self, rng: np.random.Generator | None = None) -> D:
+        config = self.config  # type: ignore[attr-defined]
+        if config.restart == "incumbent" and self.incumbent is not None:  # type: ignore[attr-defined]
+            return cast(D, self.incumbent)  # type: ignore[attr-defined]
+        return self._start
+
+    def start_design(self, name: str) -> D:
+        """The design ``config.start`` names (a baseline; families add named constructions)."""
+        return cast(D, self.baseline(name))  # type: ignore[attr-defined]
+
+    @cached_property
+    def _start(self) -> D:
+        name = self.config.start  # type: ignore[attr-defined]
+        if name != BEST_BASELINE:
+            return self.start_design(name)
+        table = self.baselines()  # type: ignore[attr-defined]
+        costs = {n: self._baseline_cost(d) for n, d in table.items()}
+        feasible = {n: c for n, c in costs.items() if math.isfinite(c)}
+        if not feasible:  # e.g. a simulator failing on everything: the search still starts, and logs the failures
+            return cast(D, next(iter(table.values())))
+        return cast(D, table[min(feasible, key=feasible.__getitem__)])  # ties: the first in table order
+
+    def _baseline_cost(self, design: D) -> float:
+        from archgym.errors import SimulationError
+
+        try:
+            return float(self.evaluate(design).cost)  # type: ignore[attr-defined]
+        except SimulationError:
+            return math.inf
 
 
 class VerilogExport(ABC, Generic[D]):

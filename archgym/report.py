@@ -101,8 +101,44 @@ def plot_best_so_far(df: pd.DataFrame, path: Path, title: str) -> None:
         half = 1.96 * std / np.sqrt(max(1, len(curves)))  # 95% confidence band of the mean
         ax.plot(x, mean, label=f"{agent} (n={len(curves)})")
         ax.fill_between(x, mean - half, mean + half, alpha=0.2)
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("best cost so far")
+    _finish(fig, ax, path, "evaluations", "best cost so far", title)
+
+
+def learning_curves(out_dir: Path, summaries: list[dict[str, Any]]) -> dict[str, list[pd.DataFrame]]:
+    """Per agent, the SB3 learning curves (``progress.csv``) its runs wrote under ``out_dir``."""
+    out: dict[str, list[pd.DataFrame]] = {}
+    for s in summaries:
+        for path in out_dir.glob(f"runs/*/by_run/{s['run_id']}/sb3/progress.csv"):
+            curve = pd.read_csv(path)
+            if "rollout/ep_rew_mean" in curve and len(curve):
+                out.setdefault(s["agent"], []).append(curve)
+    return out
+
+
+def plot_learning_curves(curves: dict[str, list[pd.DataFrame]], path: Path, title: str) -> bool:
+    """Mean episode return against training steps, one line per RL agent (its runs averaged)."""
+    if not curves:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for agent, runs in curves.items():
+        joined = pd.concat([r[["time/total_timesteps", "rollout/ep_rew_mean"]] for r in runs])
+        mean = joined.groupby("time/total_timesteps")["rollout/ep_rew_mean"].mean()
+        ax.plot(mean.index, mean.to_numpy(), label=f"{agent} (n={len(runs)})")
+    _finish(fig, ax, path, "environment steps", "mean episode return", title)
+    return True
+
+
+def _finish(fig: Any, ax: Any, path: Path, xlabel: str, ylabel: str, title: str) -> None:
+    """Label, grid, legend, save as PNG and close a line plot."""
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
@@ -163,6 +199,9 @@ def write_report(out_dir: Path, env: str, summaries: list[dict[str, Any]], log: 
         "![best so far](best_so_far.png)",
         "",
     ]
+    if plot_learning_curves(learning_curves(out_dir, summaries), out_dir / "learning_curves.png",
+                            f"{env}: RL learning curves (SB3 progress.csv of each run)"):
+        lines += ["Learning curves of the RL agents:", "", "![learning curves](learning_curves.png)", ""]
     if has_pareto:
         lines += [f"Pareto fronts of ({', '.join(objectives[:2])}):", "", "![pareto](pareto.png)", ""]
     if "ground_truth_rank" in table:

@@ -126,6 +126,7 @@ def _execute_in(out_dir: Path, spec: RunSpec, problem: DesignProblem, agent: Any
         evaluator.on_evaluation = lambda rec: _tick(bar, evaluator)
     status = "finished"
     start = time.perf_counter()
+    agent.work_dir = out_dir / "by_run" / run_id  # the agent's own artifacts (learning curves), beside the run's
     try:
         agent.search(problem, evaluator)
     except BudgetExhausted:
@@ -139,6 +140,7 @@ def _execute_in(out_dir: Path, spec: RunSpec, problem: DesignProblem, agent: Any
     wall = time.perf_counter() - start
 
     summary = summarize(problem, evaluator, spec, run_id, url, budget, wall, replayed, status, store)
+    summary.update(agent.summary_extras())
     store.close()
     # strict JSON: an infeasible or failed cost (inf) is written as null
     text = json.dumps(_finite(summary), indent=2, default=_jsonable, allow_nan=False)

@@ -30,20 +30,28 @@ import numpy as np
 
 from archgym.envs.prefix_edits import PrefixEdits
 from archgym.errors import ConfigError, DesignError
-from archgym.fields import SequentialFields, SynthesisFields, option
+from archgym.fields import RestartFields, SequentialFields, SynthesisFields, option
 from archgym.metrics import weighted_cost
-from archgym.problem import DesignProblem, EditParameterFace, Evaluation, SimulatorBacked, VerilogExport
+from archgym.problem import (
+    BEST_BASELINE,
+    BaselineStart,
+    DesignProblem,
+    EditParameterFace,
+    Evaluation,
+    SimulatorBacked,
+    VerilogExport,
+)
 from archgym.registry import simulator_for
 from archgym.simulators.arith.frontier import MAX_LF_K, frontier_constructions, frontier_nodes
 from archgym.simulators.arith.prefix import CLASSICAL, PrefixGraph, classical
 
 MODES = ("weighted", "theoretical")
 #: what ``start`` may name: a textbook adder or a construction of the theory (simulators/arith/frontier.py)
-STARTS = (*CLASSICAL, "zero_deficiency", *(f"lf_p{k}" for k in range(MAX_LF_K + 1)))
+STARTS = (BEST_BASELINE, *CLASSICAL, "zero_deficiency", *(f"lf_p{k}" for k in range(MAX_LF_K + 1)))
 
 
 @dataclass
-class AdderConfig(SequentialFields, SynthesisFields):
+class AdderConfig(SequentialFields, RestartFields, SynthesisFields):
     """``env=adder`` fields (``env.<field>=...``)."""
 
     width: int = option(32, "operand bits", integer=True, low=2, high=1024)
@@ -52,12 +60,12 @@ class AdderConfig(SequentialFields, SynthesisFields):
     delay_weight: float = option(0.5, "weight of delay (1 - it: of area) in the weighted cost", low=0.0, high=1.0)
     depth_bound: int | None = option(None, "theoretical mode: largest depth (default ceil(log2 width))",
                                      integer=True, low=1, optional=True)
-    start: str = option("sklansky", "initial design of the sequential face: a classical adder, zero_deficiency "
-                                    "or lf_p<k> (Ladner-Fischer P_k)", choices=STARTS)
+    start: str = option(BEST_BASELINE, "first design of the sequential face: the lowest-cost baseline, a classical "
+                                        "adder, zero_deficiency or lf_p<k> (Ladner-Fischer P_k)", choices=STARTS)
 
 
-class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph], VerilogExport[PrefixGraph],
-                   DesignProblem[PrefixGraph]):
+class AdderProblem(SimulatorBacked[PrefixGraph], BaselineStart[PrefixGraph], EditParameterFace[PrefixGraph],
+                   VerilogExport[PrefixGraph], DesignProblem[PrefixGraph]):
     """Parallel-prefix adders (PrefixRL, ArithTreeRL).
 
     Action Space: ``Discrete(2 * C)``, C = n(n-1)/2 - (n-1) candidate nodes (i, j), 1 <= j < i < n:
@@ -133,10 +141,12 @@ class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph],
             return Evaluation(m, float(m["size"]))
         return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
 
+    def cost_at(self, metrics: dict[str, float], delay_weight: float) -> float:
+        return weighted_cost(metrics, self._reference, delay_weight)
+
     # ---- sequential face ----------------------------------------------------------------
-    def initial_design(self, rng: np.random.Generator | None = None) -> PrefixGraph:
-        start = self.config.start
-        return self._baselines.get(start) or PrefixGraph(self.n, frontier_nodes(start, self.n))
+    def start_design(self, name: str) -> PrefixGraph:
+        return self._baselines.get(name) or PrefixGraph(self.n, frontier_nodes(name, self.n))
 
     def num_actions(self) -> int:
         return self.edits.num_actions
@@ -158,6 +168,9 @@ class AdderProblem(SimulatorBacked[PrefixGraph], EditParameterFace[PrefixGraph],
 
     def action_for(self, node: tuple[int, int], delete: bool) -> int:
         return self.edits.action_for(node, delete)
+
+    def action_cells(self) -> np.ndarray:
+        return self.edits.cells()
 
     def observation_space(self) -> gym.spaces.Box:
         return gym.spaces.Box(0.0, 1.0, shape=(3, self.n, self.n), dtype=np.float32)

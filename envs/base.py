@@ -78,7 +78,8 @@ class DesignEnv(gym.Env):
             reward = INFEASIBLE_PENALTY
         terminated = self.problem.is_terminal(self.design)
         obs = self.problem.observe(self.design)
-        return obs, float(reward), bool(terminated), bool(truncated), self._info(evaluation.metrics)
+        accepted = self.design is candidate
+        return obs, float(reward), bool(terminated), bool(truncated), self._info(evaluation.metrics, accepted=accepted)
 
     def action_masks(self) -> np.ndarray:
         return self.problem.action_mask(self.design)
@@ -90,6 +91,53 @@ class DesignEnv(gym.Env):
         if self.render_mode == "ansi":
             return f"{self.problem.name}: cost={self.cost:.4g} design={self.problem.canonical(self.design)[:200]}"
         return None
+
+
+class WeightConditioned(gym.Wrapper):
+    """PrefixRL's weight-conditioned env: each episode samples a delay weight from ``weights``, the
+    observation carries it (one more plane of a grid observation, one more element of a vector), and the
+    reward is the decrease of the cost at that weight (``problem.cost_at``), so one policy learns the
+    whole trade-off and, asked at several weights, traces a Pareto front.  The logged cost stays the
+    run's own (``env.delay_weight``)."""
+
+    def __init__(self, env: DesignEnv, weights: list[float], seed: int = 0):
+        super().__init__(env)
+        self.weights = [float(w) for w in weights]
+        self.weight = self.weights[0]
+        self._rng = np.random.default_rng(seed)
+        self._cost = math.inf
+        inner: tuple[int, ...] = tuple(env.observation_space.shape or ())
+        shape = (inner[0] + 1, *inner[1:]) if len(inner) == 3 else (inner[0] + 1,)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=shape, dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        fixed = (options or {}).get("delay_weight")
+        self.weight = float(fixed) if fixed is not None else float(self._rng.choice(self.weights))
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._cost = self._weighted(info["metrics"])
+        return self._with_weight(obs), info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if info.get("accepted"):
+            cost = self._weighted(info["metrics"])
+            scale = abs(self._cost) if math.isfinite(self._cost) and self._cost else 1.0
+            reward = (self._cost - cost) / scale if math.isfinite(self._cost) else 0.0
+            self._cost = cost
+        return self._with_weight(obs), float(reward), terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        return self.env.action_masks()  # type: ignore[attr-defined]
+
+    def _weighted(self, metrics: dict[str, float]) -> float:
+        return self.env.problem.cost_at(metrics, self.weight) if metrics else math.inf  # type: ignore[attr-defined]
+
+    def _with_weight(self, obs: np.ndarray) -> np.ndarray:
+        if obs.ndim == 3:
+            return np.concatenate([obs, np.full((1, *obs.shape[1:]), self.weight, dtype=np.float32)])
+        return np.append(obs, np.float32(self.weight)).astype(np.float32)
 
 
 def _discrete_action(action: Any, space: gym.spaces.Space) -> np.ndarray:
@@ -156,13 +204,20 @@ class ParameterEnv(gym.Env):
 def make_env(env: str, **config: Any) -> gym.Env:
     """Gymnasium's entry point for every registered family (``gymnasium.make("archgym/Adder-v0", width=64)``):
     its ``default_gym_face`` (the sequential face where there is one), else the parameter face
-    (one-step episodes, MultiDiscrete knobs)."""
+    (one-step episodes, MultiDiscrete knobs).  Episodes restart from ``start`` unless ``restart=`` is given
+    (archgym's agents restart from the incumbent by default; a Gymnasium env's reset must not depend on
+    earlier episodes)."""
     from archgym.config import build_problem
     from archgym.errors import ConfigError
 
     render_mode = config.pop("render_mode", None)  # Gymnasium's keyword, not a config field of the family
     if render_mode not in (None, "ansi"):
         raise ConfigError("render_mode", f"must be None or 'ansi', got {render_mode!r}")
+    from archgym.fields import RestartFields
+    from archgym.registry import envs
+
+    if issubclass(envs.get(env).config_class, RestartFields):
+        config.setdefault("restart", "start")  # Gymnasium's env is stationary: reset(seed=) alone decides the start
     problem = build_problem(env, config)
     sequential = problem.has_sequential_face and problem.default_gym_face == "sequential"
     return DesignEnv(problem, render_mode=render_mode) if sequential else ParameterEnv(problem, render_mode=render_mode)

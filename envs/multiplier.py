@@ -15,14 +15,11 @@ adder family's encoding, ``archgym.envs.prefix_edits``).  Observation: per colum
 adder counts and the arrival time at the final adder, then which of the adder's editable nodes
 (``PrefixEdits.candidates``, the nodes its actions add or delete) are present, as one vector.
 
-Episodes: with ``restart="incumbent"`` (default) an episode starts from the best design of the run
-so far (``DesignProblem.incumbent``, kept by the Evaluator, so a resumed run restarts exactly as the
-original did; at first the ``start`` baseline), so each short episode is a policy-driven local
-search around the incumbent (elitist restarts, as in Go-Explore, Ecoffet et al., Nature 2021).
-From a fixed start, a policy must find a chain of tens of specific edits before it beats the
-baselines, and PPO with a few thousand steps does not (measured: 16-bit PPO stalled at cost 0.997
-from Dadda + Sklansky with 64-step episodes, 0.979 from Dadda + Kogge-Stone at 32 bits).
-``restart="start"`` gives the stationary env (every episode from ``start``).
+Episodes (``archgym.problem.BaselineStart``): with ``restart="incumbent"`` (default) an episode starts
+from the best design of the run so far, at first the ``start`` baseline.  From a fixed start, a policy
+must find a chain of tens of specific edits before it beats the baselines, and PPO with a few thousand
+steps does not (measured: 16-bit PPO stalled at cost 0.997 from Dadda + Sklansky with 64-step episodes,
+0.979 from Dadda + Kogge-Stone at 32 bits).
 
 Cost: ``delay_weight * delay / delay_ref + (1 - delay_weight) * area / area_ref`` with Dadda +
 Sklansky of the same width and encoding as the reference (cost 1.0), under the configured cost model.
@@ -39,16 +36,22 @@ import numpy as np
 
 from archgym.envs.prefix_edits import PrefixEdits
 from archgym.errors import ConfigError, DesignError
-from archgym.fields import SequentialFields, SynthesisFields, option
+from archgym.fields import RestartFields, SequentialFields, SynthesisFields, option
 from archgym.metrics import weighted_cost
-from archgym.problem import DesignProblem, EditParameterFace, Evaluation, SimulatorBacked, VerilogExport
+from archgym.problem import (
+    BEST_BASELINE,
+    BaselineStart,
+    DesignProblem,
+    EditParameterFace,
+    Evaluation,
+    SimulatorBacked,
+    VerilogExport,
+)
 from archgym.registry import simulator_for
 from archgym.simulators.arith import multiplier as mul
 from archgym.simulators.arith.prefix import PrefixGraph
 
 ENCODINGS = ("and", "booth")
-RESTARTS = ("incumbent", "start")
-BEST_BASELINE = "best_baseline"
 VERIFY_ENGINES = ("auto", "verilator", "icarus")
 EXHAUSTIVE_UP_TO = 8  # widths the Verilog check simulates exhaustively (verify_multiplier's default)
 #: the final adders of the 12 classical baselines (x array, Wallace, Dadda trees)
@@ -56,7 +59,7 @@ BASELINE_FINAL_ADDERS = ("ripple", "sklansky", "kogge_stone", "brent_kung")
 
 
 @dataclass
-class MultiplierConfig(SequentialFields, SynthesisFields):
+class MultiplierConfig(SequentialFields, RestartFields, SynthesisFields):
     """``env=multiplier`` fields (``env.<field>=...``)."""
 
     width: int = option(16, "operand bits", integer=True, low=4, high=64)
@@ -65,8 +68,6 @@ class MultiplierConfig(SequentialFields, SynthesisFields):
     delay_weight: float = option(0.5, "weight of delay (1 - it: of area) in the weighted cost", low=0.0, high=1.0)
     start: str = option(BEST_BASELINE, "first design of the sequential face: a <tree>_<adder> baseline, or the "
                                        "lowest-cost baseline under the configured cost")
-    restart: str = option("incumbent", "episode start: the best design scored so far, or always `start`",
-                          choices=RESTARTS)
     episode_length: int = option(4, "edits per episode; short episodes = local search around the incumbent",
                                  integer=True, low=1)
     verify_random_vectors: int = option(100_000, "simulation vectors of the Verilog check above 8 bits",
@@ -75,7 +76,8 @@ class MultiplierConfig(SequentialFields, SynthesisFields):
                                 choices=VERIFY_ENGINES)
 
 
-class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], EditParameterFace[mul.MultiplierDesign],
+class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], BaselineStart[mul.MultiplierDesign],
+                        EditParameterFace[mul.MultiplierDesign],
                         VerilogExport[mul.MultiplierDesign], DesignProblem[mul.MultiplierDesign]):
     """Multipliers: compressor tree (RL-MUL) and final prefix adder, searched jointly (ArithTreeRL).
 
@@ -155,23 +157,10 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], EditParameterFace
     def score(self, design: mul.MultiplierDesign, m: dict[str, float]) -> Evaluation:
         return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
 
+    def cost_at(self, metrics: dict[str, float], delay_weight: float) -> float:
+        return weighted_cost(metrics, self._reference, delay_weight)
+
     # ---- sequential face ----------------------------------------------------------------
-    def initial_design(self, rng: np.random.Generator | None = None) -> mul.MultiplierDesign:
-        """The ``start`` baseline, or with ``restart="incumbent"`` the run's best design so far."""
-        if self.config.restart == "incumbent" and self.incumbent is not None:
-            return self.incumbent
-        return self._start
-
-    @cached_property
-    def _start(self) -> mul.MultiplierDesign:
-        if self.config.start != BEST_BASELINE:
-            return self._baselines[self.config.start]
-        costs = {name: self.evaluate(d).cost for name, d in self._baselines.items()}
-        feasible = {name: c for name, c in costs.items() if np.isfinite(c)}
-        if not feasible:
-            raise DesignError("start=best_baseline: no baseline has a finite cost under this cost model")
-        return self._baselines[min(feasible, key=feasible.__getitem__)]  # ties: the first in table order
-
     def num_actions(self) -> int:
         return self.tree_actions + self.adder_edits.num_actions
 

@@ -38,5 +38,10 @@ class PrefixEdits:
         i, j = self.candidates[action // 2]
         return graph.delete(i, j) if action % 2 else graph.add(i, j)
 
+    def cells(self) -> np.ndarray:
+        """(plane, row, col) of every action on the n x n node grid: plane 0 adds, plane 1 deletes."""
+        k = np.arange(self.num_actions)
+        return np.stack([k % 2, self._rows[k // 2], self._cols[k // 2]], axis=1)
+
     def action_for(self, node: tuple[int, int], delete: bool) -> int:
         return 2 * self._index[node] + int(delete)

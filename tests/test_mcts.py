@@ -22,7 +22,7 @@ def _run(agent, problem, budget: int) -> Evaluator:
 
 
 def _theoretical(n: int, depth: int | None = None, cls=AdderProblem) -> AdderProblem:
-    return cls(AdderConfig(width=n, mode="theoretical", depth_bound=depth))
+    return cls(AdderConfig(width=n, mode="theoretical", depth_bound=depth, start="sklansky", restart="start"))
 
 
 def test_reaches_optimum_n32_and_beats_random_walk():
@@ -65,7 +65,7 @@ def test_deterministic_given_seed():
 
 def test_generic_without_hook_weighted_mode_improves_on_start():
     # plain AdderProblem in weighted mode: every legal action (adds too) is a candidate
-    problem = AdderProblem(AdderConfig(width=8, mode="weighted", start="ripple"))
+    problem = AdderProblem(AdderConfig(width=8, mode="weighted", start="ripple", restart="start"))
     evaluator = _run(MCTS(MCTSConfig(), seed=0), problem, 200)
     start_cost = problem.evaluate(problem.initial_design()).cost
     assert evaluator.best_cost < start_cost

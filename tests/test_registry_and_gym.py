@@ -49,7 +49,7 @@ def test_adder_env_passes_check_env(width):
 
 
 def test_adder_env_step_masks_and_reward():
-    env = gym.make("archgym/Adder-v0", width=16, mode="theoretical").unwrapped
+    env = gym.make("archgym/Adder-v0", width=16, mode="theoretical", start="sklansky").unwrapped
     obs, info = env.reset(seed=0)
     assert obs.shape == (3, 16, 16) and info["cost"] == 32  # Sklansky 16: (n/2) log2 n
     mask = env.action_masks()
