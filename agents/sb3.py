@@ -5,8 +5,12 @@ logged evaluation); ``ppo`` and ``maskable_ppo`` use sb3-contrib's MaskablePPO w
 ``action_masks()``, ``dqn`` and ``a2c`` the plain algorithms (an invalid action is a no-op with a
 small penalty).  On the parameter face (families without edits) the env is ``ParameterEnv``: one
 step picks a whole configuration (ArchGym's setting).  Training stops when the Evaluator's budget
-is used.  torch runs single-threaded: for small MLP policies it is several times faster than
-torch's default thread count on this class of machine (and it keeps runs deterministic).
+is used.  ``policy=auto`` picks the fully convolutional grid policy (``archgym.agents.policies``) where
+the env lays its actions out on its observation grid; ``save``/``load``/``learn`` keep and reuse
+policies, ``delay_weights`` conditions one policy on the delay weight (PrefixRL), and every run writes
+SB3's learning curves to ``<work_dir>/sb3/progress.csv``.  torch runs single-threaded: for small MLP
+policies it is several times faster than torch's default thread count on this class of machine (and it
+keeps runs deterministic).
 """
 
 from __future__ import annotations
@@ -95,6 +99,22 @@ class SB3Agent(Agent):
     algorithm: ClassVar[str] = ""
     masked: ClassVar[bool] = False
 
+    def __init__(self, config: SB3Config, seed: int = 0):
+        super().__init__(config, seed)
+        if config.load is not None and not Path(config.load).is_file():
+            raise ConfigError("agent.load", f"no saved model at {config.load!r} (agent.save=PATH writes one)")
+        if config.save is not None:
+            _check_save_path(config.save)
+        if not config.learn and config.load is None:
+            raise ConfigError("agent.learn", "learn=false acts with a trained policy: give agent.load=PATH")
+        self._front: list[dict[str, Any]] = []
+        if config.tensorboard:
+            try:
+                import tensorboard  # noqa: F401
+            except ImportError:
+                raise ConfigError("agent.tensorboard", "tensorboard is not installed (pip install "
+                                                       "'archgym[tensorboard]')") from None
+
     def algorithm_kwargs(self) -> dict[str, Any]:
         c = self.config
         return {"learning_rate": c.learning_rate, "gamma": c.gamma}
@@ -111,20 +131,6 @@ class SB3Agent(Agent):
             env = DesignEnv(problem, evaluator, episode_length=self.config.episode_length)
             return WeightConditioned(env, self.config.delay_weights, self.seed) if self.config.delay_weights else env
         return ParameterEnv(problem, evaluator)
-
-    def __init__(self, config: SB3Config, seed: int = 0):
-        super().__init__(config, seed)
-        if config.load is not None and not Path(config.load).is_file():
-            raise ConfigError("agent.load", f"no saved model at {config.load!r} (agent.save=PATH writes one)")
-        if not config.learn and config.load is None:
-            raise ConfigError("agent.learn", "learn=false acts with a trained policy: give agent.load=PATH")
-        self._front: list[dict[str, Any]] = []
-        if config.tensorboard:
-            try:
-                import tensorboard  # noqa: F401
-            except ImportError:
-                raise ConfigError("agent.tensorboard", "tensorboard is not installed (pip install "
-                                                       "'archgym[tensorboard]')") from None
 
     def policy_spec(self, problem: DesignProblem, face: str) -> tuple[Any, dict[str, Any]]:
         """The SB3 policy and its keyword arguments (an MLP of ``net_arch``)."""
@@ -195,6 +201,17 @@ def _greedy_episode(model: Any, env: Any, weight: float, masked: bool) -> dict[s
             if cost < best[0]:
                 best = (cost, info["metrics"], problem.to_json(wrapped.design))
     return {"delay_weight": weight, "cost_at_weight": best[0], "metrics": best[1], "design": best[2]}
+
+
+def _check_save_path(path: str) -> None:
+    """Before the run, not after it: ``save`` names a file whose directory exists or can be made."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError("agent.save", f"{path!r} is a directory; give a file path (e.g. {path.rstrip('/')}/ppo.zip)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("agent.save", f"cannot create the directory of {path!r}: {exc.strerror}") from None
 
 
 def _load_parameters(model: Any, path: str) -> None:

@@ -103,8 +103,12 @@ def test_an_mlp_policy_does_not_load_at_another_width(tmp_path):
 @pytest.mark.parametrize(("config", "message"), [
     ({"learn": False}, r"agent\.learn.*agent\.load"),
     ({"load": "/no/such/model.zip"}, r"agent\.load.*no saved model"),
+    ({"save": "{tmp}"}, r"agent\.save.*is a directory"),
+    ({"save": "{tmp}/a_file/model.zip"}, r"agent\.save.*cannot create the directory"),
 ])
 def test_bad_save_load_settings_are_clear_errors(tmp_path, config, message):
+    (tmp_path / "a_file").write_text("not a directory")
+    config = {k: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v for k, v in config.items()}
     with pytest.raises(ArchGymError, match=message):
         _run(tmp_path, "bad", 8, 10, **config)
 
