@@ -139,7 +139,7 @@ class AdderProblem(SimulatorBacked[PrefixGraph], BaselineStart[PrefixGraph], Edi
             if m["depth"] > self.depth_bound:
                 return Evaluation(m, math.inf, feasible=False, reason=f"depth {m['depth']} > bound {self.depth_bound}")
             return Evaluation(m, float(m["size"]))
-        return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
+        return Evaluation(m, self.cost_at(m, self.config.delay_weight))
 
     def cost_at(self, metrics: dict[str, float], delay_weight: float) -> float:
         return weighted_cost(metrics, self._reference, delay_weight)

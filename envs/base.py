@@ -209,13 +209,12 @@ def make_env(env: str, **config: Any) -> gym.Env:
     earlier episodes)."""
     from archgym.config import build_problem
     from archgym.errors import ConfigError
+    from archgym.fields import RestartFields
+    from archgym.registry import envs
 
     render_mode = config.pop("render_mode", None)  # Gymnasium's keyword, not a config field of the family
     if render_mode not in (None, "ansi"):
         raise ConfigError("render_mode", f"must be None or 'ansi', got {render_mode!r}")
-    from archgym.fields import RestartFields
-    from archgym.registry import envs
-
     if issubclass(envs.get(env).config_class, RestartFields):
         config.setdefault("restart", "start")  # Gymnasium's env is stationary: reset(seed=) alone decides the start
     problem = build_problem(env, config)

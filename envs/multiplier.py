@@ -155,7 +155,7 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], BaselineStart[mul
 
 
     def score(self, design: mul.MultiplierDesign, m: dict[str, float]) -> Evaluation:
-        return Evaluation(m, weighted_cost(m, self._reference, self.config.delay_weight))
+        return Evaluation(m, self.cost_at(m, self.config.delay_weight))
 
     def cost_at(self, metrics: dict[str, float], delay_weight: float) -> float:
         return weighted_cost(metrics, self._reference, delay_weight)
