@@ -11,10 +11,14 @@ best, how it compares with the best baseline, which baselines Pareto-dominate it
 model ranked the candidates (Spearman).  The run's answer is the ground-truth best.
 
 Multi-fidelity refinement (:func:`refine`, ``ground_truth_budget`` > 0): a hill climb *in ground truth*
-from the best ground-truth design so far (a candidate or a baseline), where the fast model screens: every
-legal edit of the current design is scored by the fast model (microseconds), and the ``screen`` most
-promising ones not yet synthesized go to the ground truth as one parallel batch; the climb moves to the
-best of them when it improves, and otherwise takes the next ``screen`` of the ranking.  Its evaluations
+from the best ground-truth design so far (a candidate or a baseline), where a screen ranks: every legal
+edit of the current design is ranked (microseconds each), and the ``screen`` most promising ones not yet
+synthesized go to the ground truth as one parallel batch; the climb moves to the best of them when it
+improves, and otherwise takes the next ``screen`` of the ranking.  The screen is :class:`LearnedScreen`
+(``learned=True``, default): gradient-boosted trees from the fast model's figures of a design to its
+ground-truth cost, refit after every batch on every ground-truth result of the run so far (the re-scored
+candidates and baselines, then each refinement batch), so the screen learns the ground truth as the run
+goes on; ``learned=False`` ranks by the fast cost alone.  Its evaluations
 are logged as their own run (``<run id>-gt``, the ground-truth config) in the same store, so every row
 says which fidelity scored it, and a resumed run replays them like any other.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -90,6 +95,9 @@ def verify_run(problem: DesignProblem, truth: DesignProblem, records: list[Recor
         report["best"] = {"step": picked[i].step, "fast_cost": picked[i].evaluation.cost, **cand_rows[i],
                           "design": problem.to_json(picked[i].design)}
         report["best_design"] = picked[i].design  # not JSON: the caller exports it, then drops it
+    # not JSON either: what the refinement's learned screen starts from (the caller drops it)
+    report["scored"] = [(d, ev) for d, ev in zip([r.design for r in picked] + list(baselines.values()), evaluations)
+                        if isinstance(ev, Evaluation)]
     compare_with_baselines(truth, report)
     fast = [r.evaluation.cost for r in picked]
     truth_costs = [row["cost"] for row in cand_rows]
@@ -139,25 +147,92 @@ def _spearman(a: list[float], b: list[float]) -> float | None:
     return None if not math.isfinite(rho) else float(rho)
 
 
-def refine(truth: DesignProblem, fast: DesignProblem, start: Any, evaluator: Any, screen: int = 4) -> None:
-    """Greedy ground-truth hill climb from ``start`` with fast-model screening (see the module docstring);
+class LearnedScreen:
+    """The ground-truth cost predicted from the fast model's figures, learned online.
+
+    Features: the fast cost and every numeric metric of the fast model (for adders and multipliers the
+    unit-gate delay and area, prefix size, depth, fanout, compressor counts ...); target: the ground-truth
+    cost.  Refit on every :meth:`add`; until ``min_rows`` results are known it ranks by the fast cost.  Ties
+    (tree models are piecewise constant) are broken by the fast cost, then by the design's key, so the
+    ranking is deterministic and a resumed run ranks as the uninterrupted one did.
+    """
+
+    def __init__(self, fast: DesignProblem, learn: bool = True, min_rows: int = 8, seed: int = 0):
+        self.fast = fast
+        self.learn = learn
+        self.min_rows = min_rows
+        self.seed = seed
+        self._names: list[str] | None = None
+        self._x: list[list[float]] = []
+        self._y: list[float] = []
+        self._known: set[str] = set()
+        self._model: Any = None
+
+    def _features(self, design: Any) -> tuple[float, list[float]]:
+        ev = self.fast.evaluate(design)
+        if self._names is None:
+            self._names = sorted(k for k, v in ev.metrics.items() if isinstance(v, (int, float)))
+        return ev.cost, [ev.cost] + [float(ev.metrics.get(k, 0.0)) for k in self._names]
+
+    def add(self, results: list[tuple[Any, Evaluation]]) -> None:
+        """Learn from ground-truth results (failed and infeasible ones are left out); refit."""
+        if not self.learn:
+            return
+        grown = False
+        for design, ev in results:
+            key = self.fast.canonical(design)
+            if key in self._known or not ev.feasible or ev.failed or not math.isfinite(ev.cost):
+                continue
+            self._known.add(key)
+            self._x.append(self._features(design)[1])
+            self._y.append(float(ev.cost))
+            grown = True
+        if grown and len(self._y) >= self.min_rows:
+            from sklearn.ensemble import GradientBoostingRegressor
+
+            model = GradientBoostingRegressor(n_estimators=150, max_depth=2, learning_rate=0.1, subsample=1.0,
+                                              random_state=self.seed)
+            self._model = model.fit(np.array(self._x), np.array(self._y))
+
+    def rank(self, designs: dict[str, Any]) -> list[str]:
+        """The keys of ``designs``, most promising first."""
+        keys = sorted(designs)
+        feats = [self._features(designs[k]) for k in keys]
+        fast_costs = [f[0] for f in feats]
+        if self._model is None:
+            predicted = fast_costs
+        else:
+            predicted = [float(v) for v in self._model.predict(np.array([f[1] for f in feats]))]
+        order = sorted(range(len(keys)), key=lambda i: (predicted[i], fast_costs[i], keys[i]))
+        return [keys[i] for i in order]
+
+
+def refine(truth: DesignProblem, fast: DesignProblem, start: Any, evaluator: Any, screen: int = 4,
+           learned: bool = True, known: Sequence[tuple[Any, Evaluation]] = ()) -> None:
+    """Greedy ground-truth hill climb from ``start`` with a screen (see the module docstring); ``known``:
+    ground-truth results the learned screen starts from (e.g. the re-scored candidates and baselines);
     ``evaluator`` scores ``truth`` and ends the climb by raising BudgetExhausted."""
     from archgym.problem import with_sequential_face
 
     seq_truth = with_sequential_face(truth)
+    ranker = LearnedScreen(fast, learn=learned)
+    ranker.add(list(known))
     current = start
-    cost = evaluator.evaluate(current).cost
+    first = evaluator.evaluate(current)
+    ranker.add([(current, first)])
+    cost = first.cost
     tried: set[str] = {truth.canonical(current)}
     while True:
         legal = np.flatnonzero(seq_truth.action_mask(current))
         neighbours = [seq_truth.apply_action(current, int(a)) for a in legal]
         fresh = {truth.canonical(d): d for d in neighbours}
-        ranked = sorted((k for k in fresh if k not in tried), key=lambda k: (fast.evaluate(fresh[k]).cost, k))
+        ranked = ranker.rank({k: d for k, d in fresh.items() if k not in tried})
         moved = False
         for i in range(0, len(ranked), screen):
             batch = ranked[i:i + screen]
             tried.update(batch)
             evaluations = evaluator.evaluate_batch([fresh[k] for k in batch])
+            ranker.add([(fresh[k], ev) for k, ev in zip(batch, evaluations)])
             scored = [(ev.cost, k) for ev, k in zip(evaluations, batch) if ev.feasible and not ev.failed]
             if scored and min(scored)[0] < cost:
                 cost, key = min(scored)

@@ -41,6 +41,7 @@ def run_from_config(cfg: DictConfig) -> dict:
         verify=cfg.verify,
         ground_truth=cfg.ground_truth,
         ground_truth_budget=cfg.ground_truth_budget,
+        ground_truth_screen=cfg.ground_truth_screen,
     )
     summary = execute(spec)
     print_table(summary)

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -46,6 +46,8 @@ class RunSpec:
     ground_truth: bool = False
     #: ground-truth evaluations of the multi-fidelity refinement after the search (archgym.ground_truth.refine)
     ground_truth_budget: int | None = 0  # None: the env's default_ground_truth_budget()
+    #: what ranks the refinement's edits: "learned" (archgym.ground_truth.LearnedScreen) or "fast"
+    ground_truth_screen: str = "learned"
     #: say on stderr when resume=true finds nothing to resume (off for compare's jobs, which always resume)
     tell_fresh_resume: bool = True
 
@@ -241,10 +243,11 @@ def summarize(
         if gt is not None:
             truth = verify_run(problem, gt, evaluator.records)
             answer = truth.pop("best_design", answer)  # the run's answer is the ground-truth best
+            scored = truth.pop("scored")
             gt_budget = problem.default_ground_truth_budget() if spec.ground_truth_budget is None \
                 else spec.ground_truth_budget
             if gt_budget > 0 and store is not None:
-                answer = refine_in_ground_truth(problem, gt, spec, run_id, store, truth, answer, gt_budget)
+                answer = refine_in_ground_truth(problem, gt, spec, run_id, store, truth, answer, gt_budget, scored)
             summary["ground_truth"] = truth
     if answer is not None and isinstance(problem, VerilogExport):
         verilog = problem.to_verilog(answer, module_name=f"{problem.name}_best")
@@ -257,9 +260,11 @@ def summarize(
 
 
 def refine_in_ground_truth(problem: DesignProblem, gt: DesignProblem, spec: RunSpec, run_id: str, store: LogStore,
-                           truth: dict[str, Any], answer: Any, budget: int) -> Any:
-    """The multi-fidelity stage: a fast-screened hill climb in ground truth from the best ground-truth design
-    so far (candidate or baseline), logged as run ``<run_id>-gt``; updates ``truth`` and returns the answer."""
+                           truth: dict[str, Any], answer: Any, budget: int,
+                           scored: Sequence[tuple[Any, Any]] = ()) -> Any:
+    """The multi-fidelity stage: a hill climb in ground truth from the best ground-truth design so far
+    (candidate or baseline), screened by a model learned from ``scored`` (the ground-truth results so far) and
+    refit as it goes, logged as run ``<run_id>-gt``; updates ``truth`` and returns the answer."""
     from archgym.ground_truth import compare_with_baselines, refine
 
     if not gt.has_sequential_face:
@@ -273,9 +278,10 @@ def refine_in_ground_truth(problem: DesignProblem, gt: DesignProblem, spec: RunS
     gt_run = f"{run_id}-gt"
     evaluator, _ = logged_evaluator(store, gt, gt_run, store.run_exists(gt_run), spec.env, f"{spec.agent}+gt_refine",
                                     spec.seed, budget, {"env": _asdict(gt.config), "refines": run_id,
-                                                        "budget": budget, "seed": spec.seed})
+                                                        "budget": budget, "seed": spec.seed,
+                                                        "screen": spec.ground_truth_screen})
     try:
-        refine(gt, problem, start, evaluator)
+        refine(gt, problem, start, evaluator, learned=spec.ground_truth_screen == "learned", known=scored)
     except BudgetExhausted:
         pass
     store.set_status(gt_run, "finished")
