@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from archgym.envs.prefix_edits import PrefixEdits
+from archgym.envs.prefix_edits import PrefixEdits, prefix_planes
 from archgym.errors import ConfigError, DesignError
 from archgym.fields import RestartFields, SequentialFields, SynthesisFields, option
 from archgym.metrics import weighted_cost
@@ -176,17 +176,7 @@ class AdderProblem(SimulatorBacked[PrefixGraph], BaselineStart[PrefixGraph], Edi
         return gym.spaces.Box(0.0, 1.0, shape=(3, self.n, self.n), dtype=np.float32)
 
     def observe(self, design: PrefixGraph) -> np.ndarray:
-        obs = np.zeros((3, self.n, self.n), dtype=np.float32)
-        obs[0] = design.nodemap()
-        levels = design.levels()
-        fanouts = design.fanouts()
-        depth = max(1, design.depth)
-        fmax = max(1, max(fanouts.values(), default=1))
-        for (i, j), lv in levels.items():
-            obs[1, i, j] = lv / depth
-        for (i, j), f in fanouts.items():
-            obs[2, i, j] = min(1.0, f / fmax)
-        return obs
+        return prefix_planes(design)
 
     # ---- Verilog ----------------------------------------------------------------------
     def to_verilog(self, design: PrefixGraph, module_name: str = "prefix_adder") -> str:

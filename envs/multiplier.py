@@ -11,9 +11,16 @@ searched jointly as in ArithTreeRL.  JSON form::
 Sequential face: actions ``0 .. 8n-1`` edit the tree (``4 * column + kind``, kinds add a half
 adder, remove one, replace a full adder by a half adder or back: RL-MUL's actions, each followed by
 legalization of the columns above); the remaining actions add/delete nodes of the final adder (the
-adder family's encoding, ``archgym.envs.prefix_edits``).  Observation: per column the full and half
-adder counts and the arrival time at the final adder, then which of the adder's editable nodes
-(``PrefixEdits.candidates``, the nodes its actions add or delete) are present, as one vector.
+adder family's encoding, ``archgym.envs.prefix_edits``).  Observation (``observation=vector``): per column
+the full and half adder counts and the arrival time at the final adder, then which of the adder's editable
+nodes (``PrefixEdits.candidates``, the nodes its actions add or delete) are present, as one vector.  With
+``observation=grid`` it is a stack of planes over the 2n x 2n grid of product columns, laid out for a fully
+convolutional policy (``agent.policy=grid``, ``archgym.agents.policies``; RL-MUL and ArithTreeRL use CNNs
+over the compressor matrix): the final adder's node planes (PrefixRL's: present, level, fanout) at the
+columns it spans, and each column's full adders, half adders and arrival time broadcast along its row and
+along its column, so cell (i, j) sees both columns a prefix node (i, j) joins.  Every action has a cell
+(``action_cells``): the tree edits of column c on the diagonal cell (c, c), one output plane per edit kind,
+the adder's add/delete edits at their node.  No weight depends on the width.
 
 Episodes (``archgym.problem.BaselineStart``): with ``restart="incumbent"`` (default) an episode starts
 from the best design of the run so far, at first the ``start`` baseline.  From a fixed start, a policy
@@ -34,7 +41,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from archgym.envs.prefix_edits import PrefixEdits
+from archgym.envs.prefix_edits import PrefixEdits, prefix_planes
 from archgym.errors import ConfigError, DesignError
 from archgym.fields import RestartFields, SequentialFields, SynthesisFields, option
 from archgym.metrics import weighted_cost
@@ -52,6 +59,8 @@ from archgym.simulators.arith import multiplier as mul
 from archgym.simulators.arith.prefix import PrefixGraph
 
 ENCODINGS = ("and", "booth")
+OBSERVATIONS = ("vector", "grid")
+GRID_PLANES = 9  # the adder's 3 node planes, then full adders, half adders, arrival: by row and by column
 VERIFY_ENGINES = ("auto", "verilator", "icarus")
 EXHAUSTIVE_UP_TO = 8  # widths the Verilog check simulates exhaustively (verify_multiplier's default)
 #: the final adders of the 12 classical baselines (x array, Wallace, Dadda trees)
@@ -70,6 +79,9 @@ class MultiplierConfig(SequentialFields, RestartFields, SynthesisFields):
                                        "lowest-cost baseline under the configured cost")
     episode_length: int = option(4, "edits per episode; short episodes = local search around the incumbent",
                                  integer=True, low=1)
+    observation: str = option("vector", "vector (one vector, for MLP policies) or grid (planes over the 2n x 2n "
+                                        "column grid, every action at a cell: agent.policy=grid)",
+                              choices=OBSERVATIONS)
     verify_random_vectors: int = option(100_000, "simulation vectors of the Verilog check above 8 bits",
                                         integer=True, low=0)
     verify_engine: str = option("auto", "Verilog check: verilator, icarus, or auto (Verilator if installed)",
@@ -85,14 +97,15 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], BaselineStart[mul
     adder, full adder to half adder and back), then the final adder's add/delete-node edits;
     ``action_masks()`` marks legal edits.
     Observation Space: ``Box(0, 1)``: per column the full and half adders / n and the arrival time at the final
-    adder (normalized), then which of the final adder's editable nodes are present.
+    adder (normalized), then which of the final adder's editable nodes are present; with ``observation=grid``
+    ``Box(0, 1, (9, 2n, 2n))`` (see the module docstring).
     Parameter face: ``start`` (one of the 12 classical baselines) + ``edit0..edit15``.
     Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
     cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
     Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
     Episode End: truncated after ``episode_length`` edits (default 4: local search around the incumbent);
     terminated when no edit is legal.
-    Arguments: ``width``, ``encoding`` (and | booth), ``signed``, ``delay_weight``, ``start``, ``restart``,
+    Arguments: ``width``, ``encoding`` (and | booth), ``signed``, ``delay_weight``, ``start``, ``restart``, ``observation``,
     ``cost_model`` (analytical | yosys), synthesis and Verilog-check fields; ``python -m archgym.list env=multiplier``.
     """
 
@@ -117,6 +130,7 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], BaselineStart[mul
         self.columns = 2 * n
         self.tree_actions = 4 * self.columns
         self.adder_edits = PrefixEdits(first.adder_width)
+        self.lsb = first.partial_products.lsb  # the column of the adder's bit 0
         self._cand_index = {c: k for k, c in enumerate(self.adder_edits.candidates)}
         self._masks: dict[int, tuple[mul.MultiplierDesign, np.ndarray]] = {}
 
@@ -181,18 +195,37 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], BaselineStart[mul
         return mul.with_adder(design, self.adder_edits.apply(design.adder, action - self.tree_actions))
 
     def observation_space(self) -> gym.spaces.Box:
+        if self.config.observation == "grid":
+            return gym.spaces.Box(0.0, 1.0, shape=(GRID_PLANES, self.columns, self.columns), dtype=np.float32)
         return gym.spaces.Box(0.0, 1.0, shape=(3 * self.columns + len(self._cand_index),), dtype=np.float32)
 
     def observe(self, design: mul.MultiplierDesign) -> np.ndarray:
         n = self.config.width
         arrival = np.asarray(mul.reduced_tree(design).arrival, dtype=np.float32)
-        parts = [
+        columns = [
             np.minimum(design.fa / n, 1.0),
             np.minimum(design.ha / n, 1.0),
             arrival / max(1.0, float(arrival.max())),
-            self._present(design.adder),
         ]
-        return np.concatenate(parts).astype(np.float32)
+        if self.config.observation == "grid":
+            obs = np.zeros((GRID_PLANES, self.columns, self.columns), dtype=np.float32)
+            obs[:3, self.lsb:, self.lsb:] = prefix_planes(design.adder)
+            for k, v in enumerate(columns):
+                obs[3 + 2 * k] = np.asarray(v, dtype=np.float32)[:, None]  # row i: column i
+                obs[4 + 2 * k] = np.asarray(v, dtype=np.float32)[None, :]  # column j: column j
+            return obs
+        return np.concatenate([*columns, self._present(design.adder)]).astype(np.float32)
+
+    def action_cells(self) -> np.ndarray | None:
+        """With ``observation=grid``: tree edit (column c, kind k) at (2 + k, c, c); adder edits at their node
+        (plane 0 adds, 1 deletes), shifted to the columns the adder spans."""
+        if self.config.observation != "grid":
+            return None
+        c = np.arange(self.tree_actions)
+        tree = np.stack([2 + c % 4, c // 4, c // 4], axis=1)
+        adder = self.adder_edits.cells().copy()
+        adder[:, 1:] += self.lsb
+        return np.concatenate([tree, adder]).astype(np.int64)
 
     def _present(self, adder: PrefixGraph) -> np.ndarray:
         """1.0 for each editable node (``PrefixEdits.candidates``) the adder has."""

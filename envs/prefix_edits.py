@@ -45,3 +45,19 @@ class PrefixEdits:
 
     def action_for(self, node: tuple[int, int], delete: bool) -> int:
         return 2 * self._index[node] + int(delete)
+
+
+def prefix_planes(graph: PrefixGraph) -> np.ndarray:
+    """The (3, n, n) planes a structure-aware policy sees of a prefix graph: node present, its level / depth,
+    its fanout / the largest fanout (PrefixRL's node-grid features)."""
+    n = graph.n
+    obs = np.zeros((3, n, n), dtype=np.float32)
+    obs[0] = graph.nodemap()
+    depth = max(1, graph.depth)
+    for (i, j), lv in graph.levels().items():
+        obs[1, i, j] = lv / depth
+    fanouts = graph.fanouts()
+    fmax = max(1, max(fanouts.values(), default=1))
+    for (i, j), f in fanouts.items():
+        obs[2, i, j] = min(1.0, f / fmax)
+    return obs

@@ -115,9 +115,43 @@ def test_bad_save_load_settings_are_clear_errors(tmp_path, config, message):
 
 def test_grid_policy_needs_a_grid_env(tmp_path):
     spec = RunSpec("multiplier", "ppo", {"width": 4}, {"policy": "grid"}, budget=10, out_dir=str(tmp_path),
-                   progress=False, verify=False, ground_truth=False)
+                   progress=False, verify=False, ground_truth=False)  # observation=vector by default
     with pytest.raises(ArchGymError, match=r"agent\.policy.*grid"):
         execute(spec)
+
+
+def test_multiplier_grid_observation_puts_every_action_at_its_cell():
+    """observation=grid: tree edits of column c on the diagonal (c, c), one plane per kind; adder edits at their
+    node shifted to the columns the adder spans; the planes show the column counts on each cell's row and
+    column and the adder's nodes; check_env passes."""
+    from gymnasium.utils.env_checker import check_env
+
+    from archgym.envs.base import DesignEnv
+
+    p = build_problem("multiplier", {"width": 6, "observation": "grid"})
+    design = p.baseline("dadda_sklansky")
+    obs = p.observe(design)
+    assert obs.shape == (9, 12, 12) and p.observation_space().contains(obs)
+    cells = p.action_cells()
+    assert cells.shape == (p.num_actions(), 3)
+    assert [tuple(cells[4 * 5 + k]) for k in range(4)] == [(2 + k, 5, 5) for k in range(4)]
+    i, j = p.adder_edits.candidates[3]
+    assert tuple(cells[p.tree_actions + 7]) == (1, i + p.lsb, j + p.lsb)  # action 2*3+1 deletes candidate 3
+    assert np.array_equal(obs[0, p.lsb:, p.lsb:], design.adder.nodemap())
+    assert np.allclose(obs[3, 7, :], design.fa[7] / 6) and np.allclose(obs[4, :, 7], design.fa[7] / 6)
+    check_env(DesignEnv(p, episode_length=4), skip_render_check=True)
+
+
+def test_a_grid_policy_trained_on_6_bit_multipliers_acts_on_8_bit_ones(tmp_path):
+    def run(name: str, width: int, budget: int, **agent):
+        return execute(RunSpec("multiplier", "ppo", {"width": width, "observation": "grid"},
+                               {"n_steps": 16, "batch_size": 16, **agent}, budget=budget, seed=0,
+                               out_dir=str(tmp_path / name), progress=False, verify=False, ground_truth=False))
+
+    model = tmp_path / "mul6.zip"
+    assert run("train", 6, 48, save=str(model))["status"] == "finished"  # policy=auto picks the grid policy
+    acted = run("act", 8, 24, load=str(model), learn=False)
+    assert acted["status"] == "finished" and acted["evaluations"] == 24
 
 
 @pytest.mark.filterwarnings("ignore:.*different from the unwrapped version")  # it is a wrapper, by design
