@@ -147,8 +147,8 @@ class RunOptions:
     ground_truth: bool = option(True, "re-score in ground truth after the search", choices=(False, True))
     ground_truth_budget: int | None = option(None, "ground-truth refinement evaluations; null = the env's default",
                                              integer=True, low=0, optional=True)
-    ground_truth_screen: str = option("learned", "what ranks the refinement's edits: learned (a model of the ground "
-                                                 "truth refit as it goes) or fast (the fast cost)",
+    ground_truth_screen: str = option("fast", "what ranks the refinement's edits: fast (the fast cost) or learned "
+                                               "(a model of the ground truth refit as it goes)",
                                       choices=("learned", "fast"))
 
 

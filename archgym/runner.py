@@ -47,7 +47,7 @@ class RunSpec:
     #: ground-truth evaluations of the multi-fidelity refinement after the search (archgym.ground_truth.refine)
     ground_truth_budget: int | None = 0  # None: the env's default_ground_truth_budget()
     #: what ranks the refinement's edits: "learned" (archgym.ground_truth.LearnedScreen) or "fast"
-    ground_truth_screen: str = "learned"
+    ground_truth_screen: str = "fast"
     #: say on stderr when resume=true finds nothing to resume (off for compare's jobs, which always resume)
     tell_fresh_resume: bool = True
 

@@ -5,7 +5,8 @@ evaluation budgets, with Mann-Whitney U tests, and the width transfer of a saved
     python -m archgym.experiments.bench_rl --budget 20000 --problems adder64,multiplier16
     python -m archgym.experiments.bench_rl --transfer                       # 32-bit policy acting on 48-bit
 
-``ppo`` runs its default policy (the grid policy on the adder, agents/policies.py); ``maskable_ppo`` runs
+``ppo`` runs its default policy (the grid policy on the adder and on ``multiplier16grid``, the multiplier with
+``env.observation=grid``, agents/policies.py); ``maskable_ppo`` runs
 with ``policy=mlp`` as the MLP reference.  Every run uses the analytical cost model (the issue's targets
 are stated on it); the test is one-sided: is the RL agent's final best cost lower?
 """
@@ -28,6 +29,8 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any]]] = {
     "adder64": ("adder", {"width": 64}),
     "adder32": ("adder", {"width": 32}),
     "multiplier16": ("multiplier", {"width": 16}),
+    # the grid observation: ppo's policy=auto is then the grid policy (maskable_ppo's stays the MLP)
+    "multiplier16grid": ("multiplier", {"width": 16, "observation": "grid"}),
 }
 RL = ("ppo", "maskable_ppo")
 AGENTS = ("ppo", "maskable_ppo", "random_walk", "random", "ga", "mcts")

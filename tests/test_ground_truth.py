@@ -98,14 +98,16 @@ def test_families_without_ground_truth_report_none(tmp_path: Path) -> None:
 
 
 @needs_tools
-def test_refinement_is_logged_as_its_own_run_and_a_resumed_run_equals_an_uninterrupted_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("screen", ["fast", "learned"])
+def test_refinement_is_logged_as_its_own_run_and_a_resumed_run_equals_an_uninterrupted_one(tmp_path: Path,
+                                                                                            screen: str) -> None:
     from archgym import logs
     from archgym.logs import LogStore, default_url
 
     def run(out: Path, resume: bool = False) -> dict:
         return execute(RunSpec(env="adder", agent="random", env_config={"width": 8}, budget=20, seed=2,
                                out_dir=str(out), progress=False, verify=False, ground_truth=True,
-                               ground_truth_budget=6, resume=resume))
+                               ground_truth_budget=6, ground_truth_screen=screen, resume=resume))
 
     full = run(tmp_path / "a")
     gt_run = full["run_id"] + "-gt"
