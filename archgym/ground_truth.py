@@ -82,7 +82,8 @@ def verify_run(problem: DesignProblem, truth: DesignProblem, records: list[Recor
     baseline (see the module docstring)."""
     picked = candidates(problem, records, top)
     baselines = truth.baselines()
-    evaluations = truth.evaluate_batch([r.design for r in picked] + list(baselines.values()))
+    designs = [r.design for r in picked] + list(baselines.values())
+    evaluations = truth.evaluate_batch(designs)
     rows = [_row(ev) for ev in evaluations]
     cand_rows, base_rows = rows[: len(picked)], dict(zip(baselines, rows[len(picked):]))
     report: dict[str, Any] = {
@@ -98,8 +99,7 @@ def verify_run(problem: DesignProblem, truth: DesignProblem, records: list[Recor
                           "design": problem.to_json(picked[i].design)}
         report["best_design"] = picked[i].design  # not JSON: the caller exports it, then drops it
     # not JSON either: what the refinement's learned screen starts from (the caller drops it)
-    report["scored"] = [(d, ev) for d, ev in zip([r.design for r in picked] + list(baselines.values()), evaluations)
-                        if isinstance(ev, Evaluation)]
+    report["scored"] = [(d, ev) for d, ev in zip(designs, evaluations) if isinstance(ev, Evaluation)]
     compare_with_baselines(truth, report)
     fast = [r.evaluation.cost for r in picked]
     truth_costs = [row["cost"] for row in cand_rows]
@@ -176,7 +176,7 @@ class LearnedScreen:
             self._names = sorted(k for k, v in ev.metrics.items() if isinstance(v, (int, float)))
         return ev.cost, [ev.cost] + [float(ev.metrics.get(k, 0.0)) for k in self._names]
 
-    def add(self, results: list[tuple[Any, Evaluation]]) -> None:
+    def add(self, results: Sequence[tuple[Any, Evaluation]]) -> None:
         """Learn from ground-truth results (failed and infeasible ones are left out); refit."""
         if not self.learn:
             return
@@ -218,7 +218,7 @@ def refine(truth: DesignProblem, fast: DesignProblem, start: Any, evaluator: Any
 
     seq_truth = with_sequential_face(truth)
     ranker = LearnedScreen(fast, learn=learned)
-    ranker.add(list(known))
+    ranker.add(known)
     current = start
     first = evaluator.evaluate(current)
     ranker.add([(current, first)])

@@ -263,8 +263,9 @@ def refine_in_ground_truth(problem: DesignProblem, gt: DesignProblem, spec: RunS
                            truth: dict[str, Any], answer: Any, budget: int,
                            scored: Sequence[tuple[Any, Any]] = ()) -> Any:
     """The multi-fidelity stage: a hill climb in ground truth from the best ground-truth design so far
-    (candidate or baseline), screened by a model learned from ``scored`` (the ground-truth results so far) and
-    refit as it goes, logged as run ``<run_id>-gt``; updates ``truth`` and returns the answer."""
+    (candidate or baseline), screened by the fast cost or (``ground_truth_screen=learned``) by a model learned
+    from ``scored`` (the ground-truth results so far) and refit as it goes, logged as run ``<run_id>-gt``;
+    updates ``truth`` and returns the answer."""
     from archgym.ground_truth import compare_with_baselines, refine
 
     if not gt.has_sequential_face:

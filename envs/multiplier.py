@@ -203,16 +203,16 @@ class MultiplierProblem(SimulatorBacked[mul.MultiplierDesign], BaselineStart[mul
         n = self.config.width
         arrival = np.asarray(mul.reduced_tree(design).arrival, dtype=np.float32)
         columns = [
-            np.minimum(design.fa / n, 1.0),
-            np.minimum(design.ha / n, 1.0),
+            np.minimum(design.fa / n, 1.0).astype(np.float32),
+            np.minimum(design.ha / n, 1.0).astype(np.float32),
             arrival / max(1.0, float(arrival.max())),
         ]
         if self.config.observation == "grid":
             obs = np.zeros((GRID_PLANES, self.columns, self.columns), dtype=np.float32)
             obs[:3, self.lsb:, self.lsb:] = prefix_planes(design.adder)
             for k, v in enumerate(columns):
-                obs[3 + 2 * k] = np.asarray(v, dtype=np.float32)[:, None]  # row i: column i
-                obs[4 + 2 * k] = np.asarray(v, dtype=np.float32)[None, :]  # column j: column j
+                obs[3 + 2 * k] = v[:, None]  # row i: column i
+                obs[4 + 2 * k] = v[None, :]  # column j: column j
             return obs
         return np.concatenate([*columns, self._present(design.adder)]).astype(np.float32)
 
