@@ -10,7 +10,9 @@ Design: a (possibly partial) decision sequence.  JSON form::
     {"graph": "random_dag_40_s1_w8", "capacity": 412960,   # graph: env.graph (random_dag: its parameters)
      "order": ["op0", "op1", ...],        # operators run so far, a legal (dependence-respecting) prefix
      "evictions": ["op3", "op7/w", ...],  # victim of each victim decision, in order
-     "placement": {"op3": 0.75, ...}}     # address hints in [0, 1] (allocator two_sided / hinted only)
+     "placement": {"op3": 0.75, ...}}     # address hints in [0, 1] (allocator two_sided / hinted only):
+                                          # every tensor whose hint is decided; the others take 0
+     "drops": [[3, "op1"], ...]}          # env.drops=true only: evict op1's output after 3 ops ran
 
 A partial design is *completed* by a fixed default policy before it is scored, so every design has a
 well-defined cost: the missing operators run in the min-peak order (``min_peak_order``; a topological
@@ -24,19 +26,29 @@ Cost (minimised): non-compulsory bytes.  Compulsory traffic (first loads of inpu
 one write of each graph output) is the same for every schedule; it is reported in the metrics.
 
 Sequential face (constructive): action ``i < n_ops`` runs operator ``i`` (legal when it is ready
-and no victim decision is pending); action ``n_ops + k`` evicts tensor ``k`` (legal when a decision
-is pending and ``k`` is a candidate).  The episode starts from the empty schedule (whose completion
-is the min-peak + Belady baseline) and terminates when every operator has run.  Placement is not a
-sequential decision: tensors go where the configured allocator puts them (hints 0 = lowest fit).
+and no decision is pending); action ``n_ops + k`` evicts tensor ``k`` (legal when a victim decision
+is pending and ``k`` is a candidate); with allocator two_sided/hinted, action ``n_ops + n_tensors + l``
+gives the tensor being placed hint level ``l`` (of 2 or 9; legal when a placement decision is pending,
+one level per distinct address).  A placement decision is asked at a tensor's first placement where
+the levels lead to more than one address, and its hint holds for the tensor's later placements, as
+in the parameter face; so both faces express the same schedules.  The episode starts from the empty
+schedule (whose completion is the min-peak + Belady baseline, hints 0) and terminates when every
+operator has run.
 
 Parameter face (black-box agents): list-scheduling priorities mixed with a reference order, a victim
-policy, and (allocator ``two_sided``/``hinted``) one address hint per tensor; see ``space``.
+policy, explicit victim picks, (allocator ``two_sided``/``hinted``) one address hint per tensor and
+(``env.drops``) one early-drop step per tensor; see ``space``.
+
+Early drops (``env.drops=true``): between two ops, an action ``n_ops + k`` of the sequential face evicts
+resident tensor ``k`` before space runs short, as an ILP schedule may (a dirty one is written back).
+Off by default: it widens both faces, and the default faces already reach the addressed ILP optimum in
+77 of 79 tiny cases against 78 with drops (``experiments/scratchpad_reachability.py``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -48,8 +60,8 @@ from archgym.fields import SequentialFields, option
 from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
 from archgym.registry import simulator_for
 from archgym.simulators.scratchpad import model as spm
-from archgym.simulators.scratchpad.model import Budgets, Result
-from archgym.simulators.scratchpad.replay import HINT_LEVELS, Replay, Schedule, graph_name
+from archgym.simulators.scratchpad.model import PLACEMENT_LEVELS, Budgets, Result
+from archgym.simulators.scratchpad.replay import Replay, Schedule, graph_name
 from archgym.space import Categorical, DesignSpace, Float, Point
 
 ENV_ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal")
@@ -73,22 +85,29 @@ class ScratchpadConfig(SequentialFields):
     episode_length: int = option(4096, "sequential face: cap on steps (an episode ends when all ops ran)",
                                  integer=True, low=1)
     cost_model: str = option("replay", "the registered cost model (archgym.simulators.scratchpad.replay)")
+    drops: bool = option(False, "early drops: both faces may evict a resident tensor between two ops, before space "
+                                "runs short (as an ILP schedule may); off by default, since it widens the search",
+                         choices=(False, True))
 
 
 class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], SequentialFace[Schedule],
                         DesignProblem[Schedule]):
     """Scratchpad scheduling of a DNN operator graph: operator order, evictions and placement (COSMA).
 
-    Action Space: ``Discrete(n_ops + n_tensors)``: ``i < n_ops`` runs operator i (when ready and no victim
-    decision is pending), ``n_ops + k`` evicts tensor k (when a decision is pending and k is a candidate).
-    Observation Space: ``Box(0, 1, (3 n_ops + 5 n_tensors + 2,))``: per op executed/ready/pending, per tensor
-    resident/dirty/candidate/consumers left/size, and the fractions of ops run and of the scratchpad filled.
+    Action Space: ``Discrete(n_ops + n_tensors + levels)``: ``i < n_ops`` runs operator i (when ready and no
+    decision is pending), ``n_ops + k`` evicts tensor k (when a victim decision is pending and k is a
+    candidate, or with ``drops`` between two ops when k is resident), ``n_ops + n_tensors + l`` places the
+    pending tensor at hint level l (levels: 9 hinted, 2 two_sided, 0 otherwise).
+    Observation Space: ``Box(0, 1, (3 n_ops + 6 n_tensors + 2,))``: per op executed/ready/pending, per tensor
+    resident/dirty/candidate/consumers left/size/being placed, and the fractions of ops run and of the
+    scratchpad filled.
     Parameter face: a reference order, ``mix``, one priority per operator, a ``victim`` policy and address hints.
     Rewards (sequential face, ``DesignEnv``): the decrease of the cost, divided by the episode's starting
     cost; an edit to an infeasible design is rejected with -1, a masked action is a no-op with -0.01.
     Parameter face (``ParameterEnv``): -cost / (first cost seen), one step per episode.
     Episode End: terminated when every operator has run; truncated after ``episode_length`` steps.
-    Arguments: ``graph``, ``capacity``, ``allocator``, random-DAG parameters; ``python -m archgym.list env=scratchpad``.
+    Arguments: ``graph``, ``capacity``, ``allocator``, ``drops``, random-DAG parameters;
+    ``python -m archgym.list env=scratchpad``.
     """
 
     name = "scratchpad"
@@ -113,11 +132,13 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
     def to_json(self, design: Schedule) -> dict[str, Any]:
         out: dict[str, Any] = {"graph": self.graph_name, "capacity": self.capacity,
                                "order": list(design.order), "evictions": list(design.evictions)}
-        if self.config.allocator in HINT_LEVELS:
+        if self.config.allocator in PLACEMENT_LEVELS:
             out["placement"] = {k: float(v) for k, v in design.placement}
+        if self.config.drops:
+            out["drops"] = [[step, name] for step, name in design.drops]
         return out
 
-    optional_design_keys = frozenset({"graph", "capacity", "evictions", "placement"})
+    optional_design_keys = frozenset({"graph", "capacity", "evictions", "placement", "drops"})
 
     def from_json(self, data: dict[str, Any]) -> Schedule:
         if data.get("graph", self.graph_name) != self.graph_name:
@@ -140,7 +161,7 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         placement = data.get("placement", {}) or {}
         if not isinstance(placement, dict):
             raise DesignError("field 'placement': must be an object {tensor: hint in [0, 1]}")
-        if placement and self.config.allocator not in HINT_LEVELS:
+        if placement and self.config.allocator not in PLACEMENT_LEVELS:
             raise DesignError(f"field 'placement': allocator '{self.config.allocator}' takes no placement hints")
         hints = []
         for name, h in sorted(placement.items()):
@@ -148,9 +169,18 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
                 raise DesignError(f"field 'placement': unknown tensor '{name}'")
             if not isinstance(h, (int, float)) or isinstance(h, bool) or not 0.0 <= float(h) <= 1.0:
                 raise DesignError(f"field 'placement': hint of '{name}' must be a number in [0, 1], got {h!r}")
-            if float(h) != 0.0:
-                hints.append((name, float(h)))
-        return self.replay.make(order, evictions, tuple(hints))
+            hints.append((name, float(h)))
+        drops = data.get("drops", [])
+        if drops and not self.config.drops:
+            raise DesignError("field 'drops': early drops need env.drops=true")
+        if not isinstance(drops, list) or not all(
+                isinstance(d, list) and len(d) == 2 and isinstance(d[0], int) and not isinstance(d[0], bool)
+                and isinstance(d[1], str) for d in drops):
+            raise DesignError("field 'drops': must be a list of [ops run (int), tensor name] pairs")
+        for i, (_, tensor) in enumerate(drops):
+            if tensor not in self.g.tensor_index:
+                raise DesignError(f"field 'drops[{i}]': unknown tensor {tensor!r} of graph {self.graph_name}")
+        return self.replay.make(order, evictions, tuple(hints), tuple((s, t) for s, t in drops))
 
     # ---- cost model -------------------------------------------------------------------
     @property
@@ -187,25 +217,41 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
                                     ("topo_lru", self.reference["topo"], "lru")):
             sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(()))
             r = spm.run_order(sim, order, spm.POLICIES[policy])
-            out[name] = self.replay.make(r.order, r.evictions)
+            out[name] = self.replay.make(r.order, r.evictions, self._zero_hints)
         return out
+
+    @cached_property
+    def _zero_hints(self) -> tuple[tuple[str, float], ...]:
+        """Every tensor's hint decided as 0 (lowest fit), under the allocators that take hints."""
+        if self.config.allocator not in PLACEMENT_LEVELS:
+            return ()
+        return tuple(sorted((t.name, 0.0) for t in self.g.tensors))
 
     # ---- sequential face ----------------------------------------------------------------
     def initial_design(self, rng: np.random.Generator | None = None) -> Schedule:
         return self.replay.make((), ())
 
+    @property
+    def placement_levels(self) -> int:
+        """Hint levels of a placement decision (0: the allocator takes no hints)."""
+        return PLACEMENT_LEVELS.get(self.config.allocator, 0)
+
     def num_actions(self) -> int:
-        return self.n_ops + self.n_tensors
+        return self.n_ops + self.n_tensors + self.placement_levels
 
     def action_mask(self, design: Schedule) -> np.ndarray:
         sim = self.replay.state(design)
         mask = np.zeros(self.num_actions(), dtype=bool)
         if sim.failed:
             return mask
-        if sim.pending is not None:
+        if sim.placing:
+            mask[[self.n_ops + self.n_tensors + level for level in sim.placement_options()]] = True
+        elif sim.pending is not None:
             mask[[self.n_ops + t for t in sim.candidate_indices()]] = True
         else:
             mask[np.flatnonzero((sim.n_pred_left == 0) & ~sim.executed)] = True
+            if self.config.drops:
+                mask[[self.n_ops + t for t in sim.offset]] = True
         return mask
 
     def apply_action(self, design: Schedule, action: int) -> Schedule:
@@ -218,20 +264,29 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             order = (*design.order, op)
             sim.future = [self.g.op_index[o] for o in self.completion(order)]
             sim.schedule(op)
-            return Schedule(order, design.evictions, design.placement, sim)
-        victim = self.g.tensors[action - self.n_ops].name
-        sim.evict(victim)
-        return Schedule(design.order, (*design.evictions, victim), design.placement, sim)
+            return replace(design, order=order, state=sim)
+        if action >= self.n_ops + self.n_tensors:
+            level = action - self.n_ops - self.n_tensors
+            name = self.g.tensors[sim.queue[0]].name
+            sim.place(level)
+            placement = tuple(sorted((*design.placement, (name, level / (self.placement_levels - 1)))))
+            return replace(design, placement=placement, state=sim)
+        tensor = self.g.tensors[action - self.n_ops].name
+        if sim.pending is None:  # an early drop (env.drops)
+            sim.drop(tensor)
+            return replace(design, drops=(*design.drops, (len(design.order), tensor)), state=sim)
+        sim.evict(tensor)
+        return replace(design, evictions=(*design.evictions, tensor), state=sim)
 
     def is_terminal(self, design: Schedule) -> bool:
         return self.replay.state(design).done
 
     def observation_space(self) -> gym.spaces.Box:
-        return gym.spaces.Box(0.0, 1.0, shape=(3 * self.n_ops + 5 * self.n_tensors + 2,), dtype=np.float32)
+        return gym.spaces.Box(0.0, 1.0, shape=(3 * self.n_ops + 6 * self.n_tensors + 2,), dtype=np.float32)
 
     def observe(self, design: Schedule) -> np.ndarray:
         """Per op: executed, ready, pending; per tensor: resident, dirty, candidate, consumers left
-        (fraction), size / capacity; global: fraction of ops run, scratchpad fill."""
+        (fraction), size / capacity, being placed; global: fraction of ops run, scratchpad fill."""
         sim = self.replay.state(design)
         g = self.g
         ops = np.zeros((3, self.n_ops), dtype=np.float32)
@@ -239,13 +294,15 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         ops[1] = (sim.n_pred_left == 0) & ~sim.executed & (sim.pending is None)
         if sim.pending is not None:
             ops[2, sim.pending] = 1.0
-        ten = np.zeros((5, self.n_tensors), dtype=np.float32)
+        ten = np.zeros((6, self.n_tensors), dtype=np.float32)
         resident = list(sim.offset)
         ten[0, resident] = 1.0
         ten[1, resident] = [0.0 if sim.in_dram[t] else 1.0 for t in resident]
         ten[2, sim.candidate_indices()] = 1.0
         ten[3] = sim.remaining / np.maximum(1, [len(c) for c in g.consumers])
         ten[4] = np.minimum(1.0, g.size / self.capacity)
+        if sim.placing:
+            ten[5, sim.queue[0]] = 1.0
         extra = np.array([len(sim.order) / self.n_ops, min(1.0, sim.used / self.capacity)], dtype=np.float32)
         return np.clip(np.concatenate([ops.ravel(), ten.ravel(), extra]), 0.0, 1.0)
 
@@ -265,14 +322,18 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         many levels as ops, so every topological order is a point).  Victim decision ``i`` evicts the
         candidate at position ``floor(evict.<i> * m)`` of the ``m`` candidates ranked by ``victim``
         (0: the policy's own choice), so every victim sequence of the first decisions is a point; later
-        decisions follow ``victim``.  Each tensor's address hint is ``addr.<tensor>``."""
+        decisions follow ``victim``.  Each tensor's address hint is ``addr.<tensor>``.  With ``env.drops``,
+        ``drop.<tensor>`` in [0, 1] (n_ops levels) drops the tensor once, early, after
+        ``round(drop.<tensor> * (n_ops - 1))`` ops ran if it is resident then (0: never)."""
         knobs: list[Any] = [Categorical("reference", REFERENCE_ORDERS), Float("mix", 0.0, 1.0, levels=11)]
         knobs += [Float(f"prio.{o}", 0.0, 1.0, levels=max(32, self.n_ops)) for o in self.g.ops]
         knobs.append(Categorical("victim", VICTIM_POLICIES))
         knobs += [Float(f"evict.{i}", 0.0, 1.0, levels=self.n_tensors + 1) for i in range(self.victim_knobs)]
-        if self.config.allocator in HINT_LEVELS:
-            levels = HINT_LEVELS[self.config.allocator]
+        if self.config.allocator in PLACEMENT_LEVELS:
+            levels = PLACEMENT_LEVELS[self.config.allocator]
             knobs += [Float(f"addr.{t.name}", 0.0, 1.0, levels=levels) for t in self.g.tensors]
+        if self.config.drops:
+            knobs += [Float(f"drop.{t.name}", 0.0, 1.0, levels=max(2, self.n_ops)) for t in self.g.tensors]
         return DesignSpace(knobs)
 
     def decode(self, point: Point) -> Schedule:
@@ -282,9 +343,8 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         key = np.array([(1 - mix) * (1 - rank[o] / self.n_ops) + mix * float(point[f"prio.{o}"]) for o in self.g.ops])
         order = spm.decode_order(self.g, key)
         placement: tuple[tuple[str, float], ...] = ()
-        if self.config.allocator in HINT_LEVELS:
-            hints = [(t.name, float(point[f"addr.{t.name}"])) for t in self.g.tensors]
-            placement = tuple(sorted((n, h) for n, h in hints if h != 0.0))
+        if self.config.allocator in PLACEMENT_LEVELS:
+            placement = tuple(sorted((t.name, float(point[f"addr.{t.name}"])) for t in self.g.tensors))
         sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(placement))
         base = spm.POLICIES[point["victim"]]
         picks = [float(point.get(f"evict.{i}", 0.0)) for i in range(self.victim_knobs)]
@@ -296,5 +356,15 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             ranked = spm.ranked(base, s, cands)
             return ranked[min(int(picks[i] * len(ranked)), len(ranked) - 1)]
 
-        r = spm.run_order(sim, order, victim)
-        return Schedule(tuple(r.order), tuple(r.evictions), placement, sim)
+        drop_at = {t: round(float(point[f"drop.{self.g.tensors[t].name}"]) * (self.n_ops - 1))
+                   for t in range(self.n_tensors)} if self.config.drops else {}
+        drops: list[tuple[int, str]] = []
+
+        def early_drops(s: spm.ScratchpadSim) -> None:
+            for t in sorted(s.offset):
+                if drop_at.get(t, 0) == len(s.order) > 0:
+                    s.drop(self.g.tensors[t].name)
+                    drops.append((len(s.order), self.g.tensors[t].name))
+
+        r = spm.run_order(sim, order, victim, early_drops if drop_at else None)
+        return Schedule(tuple(r.order), tuple(r.evictions), placement, tuple(drops), sim)

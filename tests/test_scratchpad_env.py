@@ -158,3 +158,64 @@ def test_gymnasium_make_builds_the_sequential_face():
         obs, _, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(env.unwrapped.action_masks()))))
         done = terminated or truncated
     assert terminated and len(env.unwrapped.design.order) == 12
+
+
+def _default_continuation(p, d):
+    """Finish a partial design by the default policy: min-peak completion, Belady victims, hint level 0."""
+    while not p.is_terminal(d):
+        sim = p.replay.state(d)
+        if sim.placing:
+            action = p.n_ops + p.n_tensors + sim.placement_options()[0]
+        elif sim.pending is not None:
+            action = p.n_ops + sp.belady(sim, sim.candidate_indices())
+        else:
+            action = p.g.op_index[p.completion(d.order)[len(d.order)]]
+        d = p.apply_action(d, action)
+    return d
+
+
+@pytest.mark.parametrize("allocator, drops", [("hinted", False), ("hinted", True), ("two_sided", True)])
+def test_partial_designs_with_placement_decisions_replay_and_complete(allocator, drops):
+    """Placement decisions (and early drops) are part of a design: every partial design of a random
+    episode, a pending placement decision included, replays from JSON to the same state (mask and
+    observation), and costs what its default continuation reaches."""
+    p = problem(allocator=allocator, drops=drops, capacity="m_h")
+    rng = np.random.default_rng(7)
+    placing_seen = dropped = 0
+    for _ in range(6):
+        d = p.initial_design()
+        while not p.is_terminal(d):
+            sim = p.replay.state(d)
+            placing_seen += sim.placing
+            if sim.placing:
+                mask = p.action_mask(d)
+                assert mask[p.n_ops + p.n_tensors:].sum() >= 2 and not mask[: p.n_ops + p.n_tensors].any()
+                assert p.observe(d)[3 * p.n_ops + 5 * p.n_tensors + sim.queue[0]] == 1.0
+            again = p.from_json(json.loads(json.dumps(p.to_json(d))))
+            assert p.to_json(again) == p.to_json(d)
+            assert (p.action_mask(again) == p.action_mask(d)).all()
+            assert (p.observe(again) == p.observe(d)).all()
+            if rng.random() < 0.15:
+                assert p.evaluate(_default_continuation(p, d)).cost == p.evaluate(d).cost
+            d = p.apply_action(d, int(rng.choice(np.flatnonzero(p.action_mask(d)))))
+        dropped += len(d.drops)
+        assert p.evaluate(d).feasible
+    assert placing_seen > 0 and (dropped > 0) == drops
+
+
+def test_check_env_with_placement_decisions_and_drops():
+    p = problem(drops=True, capacity="m_h")
+    check_env(DesignEnv(p), skip_render_check=True)
+    check_env(ParameterEnv(p), skip_render_check=True)
+
+
+def test_bad_drops_name_the_field():
+    p = problem(drops=True)
+    good = p.to_json(p.baseline("topo_belady"))
+    resident_never = good["order"][-1]  # the last op's output is written out and freed, never resident after
+    for bad in ([["op1", 2]], [[1, "nope"]], [[True, "op1"]], "op1", [[len(good["order"]) + 1, "op1"]],
+                [[len(good["order"]), resident_never]]):
+        with pytest.raises(DesignError, match="drops"):
+            p.from_json({**good, "drops": bad})
+    with pytest.raises(DesignError, match=r"env\.drops=true"):
+        problem().from_json({**good, "drops": [[1, "op0"]]})

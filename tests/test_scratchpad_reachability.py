@@ -1,8 +1,13 @@
-"""Every optimum is reachable: the scratchpad env's faces can express the brute-force optimum of each small case.
+"""Every optimum is reachable: the scratchpad env's faces can express the optimum of each small case.
 
-For tiny graphs (brute force over every order and every victim choice), the optimum's order and victims
-are turned into a parameter-face point (priorities by position, explicit victim picks) and into an action
-sequence of the sequential face; both must score exactly the optimum."""
+Allocators without hints: for tiny graphs (brute force over every order and every victim choice), the
+optimum's order and victims are turned into a parameter-face point (priorities by position, explicit
+victim picks) and into an action sequence of the sequential face; both must score exactly the optimum.
+
+Allocators with address hints (hinted, the default, and two_sided): the yardstick is the ILP optimum with
+addresses (COSMA's contiguous allocation, proven optimal).  A depth-first search over the sequential
+face's actions (ops, victims, placement levels, early drops) finds an action sequence that reaches it,
+and that sequence, turned into a parameter-face point, decodes to the same cost."""
 
 from __future__ import annotations
 
@@ -10,16 +15,19 @@ import numpy as np
 import pytest
 
 from archgym.config import build_problem
+from archgym.experiments.scratchpad_reachability import point_of_sequence, sequence_reaching
 from archgym.simulators.scratchpad import graphs
 from archgym.simulators.scratchpad import model as sp
+from archgym.simulators.scratchpad.ilp import solve_ilp
 
 CASES = [(5 + seed % 3, seed) for seed in range(8)]
 
 
-def _problem(tmp_path, g, capacity: int, allocator: str):
+def _problem(tmp_path, g, capacity: int, allocator: str, drops: bool = False):
     path = tmp_path / "g.json"
     graphs.save_graph_json(g, path)
-    return build_problem("scratchpad", {"graph": str(path), "capacity": str(capacity), "allocator": allocator})
+    return build_problem("scratchpad", {"graph": str(path), "capacity": str(capacity), "allocator": allocator,
+                                        "drops": drops})
 
 
 def _point_for(problem, result: sp.Result) -> dict:
@@ -110,3 +118,37 @@ def test_cheapest_fit_evicts_one_tensor_where_one_suffices():
 
 def g_size(sim: sp.ScratchpadSim, t: int) -> int:
     return int(sim.g.size[t])
+
+
+#: (n_ops, seed, capacity, early drops) of tiny graphs where the first-fit optimum is worse than the ILP's
+#: (placement decides), and one that needs an early drop (the ILP evicts before space runs short)
+ADDRESSED_CASES = [(5, 0, 12, False), (6, 1, 8, False), (7, 2, 11, False), (6, 4, 16, False),
+                   (5, 6, 13, False), (7, 8, 8, False), (5, 9, 11, False), (6, 13, 12, False),
+                   (7, 14, 12, False), (7, 130, 17, True)]
+
+
+@pytest.mark.parametrize("allocator", ["hinted", "two_sided"])
+@pytest.mark.parametrize("n_ops, seed, capacity, drops", ADDRESSED_CASES)
+def test_every_ilp_optimum_is_an_action_sequence_and_a_point(tmp_path, n_ops, seed, capacity, drops, allocator):
+    g = graphs.tiny_graph(n_ops, seed)
+    ilp = solve_ilp(g, capacity, time_limit=30, addresses=True)
+    assert ilp.optimal
+    optimum = ilp.result.non_compulsory
+    first_fit = sp.brute_force(g, capacity, "first_fit").non_compulsory
+    assert first_fit > optimum or drops  # the case is one where addresses (or drops) matter
+    problem = _problem(tmp_path, g, capacity, allocator, drops)
+    if drops:  # without early drops this optimum is out of reach
+        assert sequence_reaching(_problem(tmp_path, g, capacity, allocator), optimum) is None
+    actions = sequence_reaching(problem, optimum)
+    assert actions is not None
+    design = problem.initial_design()
+    for a in actions:
+        design = problem.apply_action(design, a)
+    assert problem.evaluate(design).cost == optimum
+    # the JSON form replays to the same schedule and cost
+    again = problem.from_json(problem.to_json(design))
+    assert problem.to_json(again) == problem.to_json(design)
+    assert problem.evaluate(again).cost == optimum
+    # and the parameter face holds the same schedule
+    decoded = problem.decode(point_of_sequence(problem, actions))
+    assert problem.evaluate(decoded).cost == optimum

@@ -26,6 +26,7 @@ JSON format (``load_graph_json`` / ``save_graph_json``)::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -190,31 +191,58 @@ def transformer_encoder(seq_len: int = 128, d_model: int = 768, heads: int = 12,
 _RANDOM_ACT = (56 * 56 * 24, 28 * 28 * 32, 28 * 28 * 64, 14 * 14 * 96, 14 * 14 * 128, 7 * 7 * 320)
 
 
-def random_dag(n_ops: int, seed: int, max_fan_in: int = 3, window: int = 4) -> nx.DiGraph:
-    """A seeded NAS-cell-like DAG: op i reads 1..max_fan_in outputs of the previous ``window`` nodes
-    (always including node i-1 so the graph stays connected); sizes are drawn from real CNN layer
-    shapes; weights are those of a 3x3 conv between the channel counts involved."""
+def _cell_dag(name: str, n_ops: int, rng: np.random.Generator, max_fan_in: int, window: int,
+              input_bytes: int, op_bytes: Callable[[], tuple[int, int]]) -> nx.DiGraph:
+    """A NAS-cell-like DAG: op i reads 1..max_fan_in outputs of the previous ``window`` nodes (always
+    including node i-1 so the graph stays connected); ``op_bytes()`` gives each op's (output, weight) bytes."""
     if n_ops < 1:
         raise ConfigError("n_ops", f"must be >= 1, got {n_ops}")
     if max_fan_in < 1 or window < 1:
         raise ConfigError("max_fan_in/window", "must be >= 1")
-    rng = np.random.default_rng(seed)
-    g = nx.DiGraph(name=f"random_dag_{n_ops}_s{seed}")
-    g.add_node("x", kind="input", op_type="input", out_bytes=int(rng.choice(_RANDOM_ACT)), weight_bytes=0)
+    g = nx.DiGraph(name=name)
+    g.add_node("x", kind="input", op_type="input", out_bytes=input_bytes, weight_bytes=0)
     names = ["x"]
     for i in range(n_ops):
-        name = f"op{i}"
+        op = f"op{i}"
         prev = names[max(0, len(names) - window):]
         k = int(rng.integers(1, min(max_fan_in, len(prev)) + 1))
         extra = list(rng.choice(prev[:-1], size=min(k - 1, len(prev) - 1), replace=False)) if k > 1 else []
+        out, weights = op_bytes()
+        g.add_node(op, kind="op", op_type="cell_op", out_bytes=out, weight_bytes=weights)
+        for src in [prev[-1], *extra]:
+            g.add_edge(str(src), op)
+        names.append(op)
+    return g
+
+
+def random_dag(n_ops: int, seed: int, max_fan_in: int = 3, window: int = 4) -> nx.DiGraph:
+    """A seeded NAS-cell-like DAG (``_cell_dag``); sizes are drawn from real CNN layer shapes; weights
+    are those of a 3x3 conv between the channel counts involved."""
+    rng = np.random.default_rng(seed)
+
+    def op_bytes() -> tuple[int, int]:
         out = int(rng.choice(_RANDOM_ACT))
         channels = int(rng.choice((32, 64, 96, 128)))
-        g.add_node(name, kind="op", op_type="cell_op", out_bytes=out,
-                   weight_bytes=9 * channels * channels * INT8 + channels * BIAS_BYTES)
-        for src in [prev[-1], *extra]:
-            g.add_edge(str(src), name)
-        names.append(name)
-    return g
+        return out, 9 * channels * channels * INT8 + channels * BIAS_BYTES
+
+    return _cell_dag(f"random_dag_{n_ops}_s{seed}", n_ops, rng, max_fan_in, window,
+                     int(rng.choice(_RANDOM_ACT)), op_bytes)
+
+
+def skewed_dag(n_ops: int, seed: int, max_fan_in: int = 4, window: int = 8) -> nx.DiGraph:
+    """A seeded DAG wired like ``random_dag`` but with sizes spread over two and a half decades
+    (activations log-uniform in 1..256 KiB, 70% of ops with weights of 1..64 KiB), so that tensors
+    rarely fit each other's holes and placement matters: held-out cases unlike the CNN-shaped ones."""
+    rng = np.random.default_rng(seed)
+
+    def kib(lo: float, hi: float) -> int:
+        return int(1024 * np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+    def op_bytes() -> tuple[int, int]:
+        out = kib(1, 256)
+        return out, kib(1, 64) if rng.random() < 0.7 else 0
+
+    return _cell_dag(f"skewed_dag_{n_ops}_s{seed}", n_ops, rng, max_fan_in, window, kib(1, 256), op_bytes)
 
 
 def tiny_graph(n_ops: int, seed: int) -> nx.DiGraph:

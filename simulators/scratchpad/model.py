@@ -34,9 +34,10 @@ Step API for environments::
 
     sim = ScratchpadSim(graph, capacity, allocator="first_fit")
     while not sim.done:
-        status = sim.schedule(op in sim.ready_ops())      # "done" | "victim" | "infeasible"
-        while status == "victim":
-            status = sim.evict(tensor in sim.candidates())
+        status = sim.schedule(op in sim.ready_ops())      # "done" | "victim" | "place" | "infeasible"
+        while status in ("victim", "place"):
+            status = (sim.evict(tensor in sim.candidates()) if status == "victim"
+                      else sim.place(level in sim.placement_options()))  # only with decided=...
     sim.result()
 """
 
@@ -54,6 +55,9 @@ from archgym.errors import ConfigError, DesignError
 from archgym.simulators.scratchpad.graphs import validate_graph
 
 ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal", "explicit")
+#: allocators whose placement takes per-tensor address hints, and the hint resolution of a placement decision
+#: (``two_sided``: low/high; ``hinted``: targets 0, 1/8, ..., 1 of the free range)
+PLACEMENT_LEVELS = {"two_sided": 2, "hinted": 9}
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,11 @@ class ScratchpadSim:
 
     def __init__(self, graph: nx.DiGraph | CompiledGraph, capacity: int, allocator: str = "first_fit",
                  placement: dict[tuple[str, int], int] | None = None, high: Sequence[bool] | np.ndarray | None = None,
-                 hint: Sequence[float] | None = None):
+                 hint: Sequence[float] | None = None, decided: Sequence[bool] | np.ndarray | None = None):
+        """``decided`` (two_sided/hinted only): which tensors' hints are fixed.  When given, placing an
+        undecided tensor where the hint levels lead to more than one address stops with status "place"
+        (answer with :meth:`place`), so a sequential agent chooses each tensor's hint at its first placement
+        that has a choice; without it every hint is fixed."""
         self.g = compile_graph(graph)
         if allocator not in ALLOCATORS:
             raise ConfigError("allocator", f"must be one of {ALLOCATORS}, got {allocator!r}")
@@ -154,6 +162,10 @@ class ScratchpadSim:
         self.hint = np.asarray(hint if hint is not None else [], dtype=float)
         if allocator == "hinted" and (len(self.hint) != len(self.g.tensors) or not np.all((self.hint >= 0) & (self.hint <= 1))):
             raise ConfigError("hint", f"needs {len(self.g.tensors)} floats in [0, 1]")
+        if decided is not None and allocator not in PLACEMENT_LEVELS:
+            raise ConfigError("decided", f"placement decisions need allocator two_sided or hinted, not {allocator!r}")
+        self.decided = None if decided is None else np.array(decided, dtype=bool)
+        self.placing = False  # a placement decision is pending (for queue[0])
         self.placement = {(self.g.tensor_index[k], int(step)): int(v) for (k, step), v in (placement or {}).items()
                           if k in self.g.tensor_index}
         if not isinstance(capacity, (int, np.integer)) or capacity <= 0:
@@ -204,7 +216,7 @@ class ScratchpadSim:
 
     def candidate_indices(self) -> list[int]:
         """Indices of the tensors that may be evicted for the pending allocation."""
-        if self.pending is None:
+        if self.pending is None or self.placing:
             return []
         return [t for t in self.offset if t not in self.protected]
 
@@ -220,7 +232,8 @@ class ScratchpadSim:
 
     # ------------------------------------------------------------------ actions
     def schedule(self, op: str) -> str:
-        """Start op; returns 'done' (it ran), 'victim' (choose an eviction) or 'infeasible'."""
+        """Start op; returns 'done' (it ran), 'victim' (choose an eviction), 'place' (choose a placement
+        hint, only with ``decided``) or 'infeasible'."""
         if self.failed:
             raise DesignError(f"simulation already failed: {self.failed}")
         if self.pending is not None:
@@ -250,6 +263,50 @@ class ScratchpadSim:
         self._release(t)
         self.evictions.append(tensor)
         return self._advance()
+
+    def placement_options(self) -> list[int]:
+        """While a placement decision is pending: the hint levels worth choosing, one per distinct address
+        (the lowest level leading to it), in increasing level."""
+        if not self.placing:
+            return []
+        return list(self._level_offsets(self.queue[0]))
+
+    def place(self, level: int) -> str:
+        """Answer the pending placement decision with a hint level (0 .. PLACEMENT_LEVELS - 1); the tensor's
+        hint stays fixed for its later placements.  Continues the pending op like ``evict``."""
+        if level not in self.placement_options():
+            raise DesignError(f"placement level {level} is not an option here; options: {self.placement_options()}")
+        t = self.queue[0]
+        self._set_hint(t, level / (PLACEMENT_LEVELS[self.allocator] - 1))
+        self.placing = False
+        return self._advance()
+
+    def _set_hint(self, t: int, h: float) -> None:
+        assert self.decided is not None
+        if self.allocator == "two_sided":
+            self.high[t] = h >= 0.5
+        else:
+            self.hint[t] = h
+        self.decided[t] = True
+
+    def _level_offsets(self, t: int) -> dict[int, int]:
+        """{level: offset} of the levels leading to distinct addresses for tensor t (none if it fits nowhere)."""
+        levels = PLACEMENT_LEVELS[self.allocator]
+        saved = (self.high[t] if self.allocator == "two_sided" else self.hint[t])
+        out: dict[int, int] = {}
+        for level in range(levels):
+            if self.allocator == "two_sided":
+                self.high[t] = level == 1
+            else:
+                self.hint[t] = level / (levels - 1)
+            off = self._place(t)
+            if off is not None and off not in out.values():
+                out[level] = off
+        if self.allocator == "two_sided":
+            self.high[t] = saved
+        else:
+            self.hint[t] = saved
+        return out
 
     def drop(self, tensor: str) -> None:
         """Evict a resident tensor between two ops, before space runs short (an ILP's early drop); a dirty
@@ -306,11 +363,12 @@ class ScratchpadSim:
         """An independent copy of the current state (the compiled graph is shared, read-only)."""
         new = object.__new__(ScratchpadSim)
         new.__dict__.update(self.__dict__)
-        for name in ("in_dram", "loaded_once", "remaining", "last_use", "n_pred_left", "executed"):
+        for name in ("in_dram", "loaded_once", "remaining", "last_use", "n_pred_left", "executed", "hint", "high"):
             setattr(new, name, getattr(self, name).copy())
         for name in ("offset", "blocks", "order", "evictions", "queue", "protected"):
             setattr(new, name, type(getattr(self, name))(getattr(self, name)))
         new.future = list(self.future) if self.future is not None else None
+        new.decided = self.decided.copy() if self.decided is not None else None
         return new
 
     def _release(self, t: int) -> None:
@@ -337,6 +395,9 @@ class ScratchpadSim:
         while self.queue:
             t = self.queue[0]
             size = int(g.size[t])
+            if self.decided is not None and not self.decided[t] and len(self._level_offsets(t)) > 1:
+                self.placing = True
+                return "place"
             off = self._place(t)
             if off is None:
                 if self.capacity - self.used >= size:

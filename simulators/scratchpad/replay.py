@@ -23,6 +23,7 @@ from archgym.errors import ConfigError, DesignError
 from archgym.problem import Simulator
 from archgym.simulators.scratchpad import graphs
 from archgym.simulators.scratchpad.model import (
+    PLACEMENT_LEVELS,
     Budgets,
     CompiledGraph,
     Result,
@@ -34,13 +35,13 @@ from archgym.simulators.scratchpad.model import (
 )
 
 BUDGET_NAMES = ("m_r", "m_h", "m_p")
-#: allocators whose placement takes per-tensor address hints, and the hint resolution of the parameter face
-HINT_LEVELS = {"two_sided": 2, "hinted": 9}
 
 
 @dataclass(eq=False)
 class Schedule:
-    """A decision sequence: operators run so far, victims chosen so far, address hints.
+    """A decision sequence: operators run so far, victims chosen so far, address hints (allocators
+    two_sided/hinted: every tensor whose hint has been decided, sorted by name; a tensor not listed has
+    its placement decision still open, hint 0 when the default policy completes the schedule).
 
     ``state`` caches the simulator after these decisions (a pending victim decision included); it
     is derived data, rebuilt by replay when missing, and not part of the design's identity."""
@@ -48,6 +49,9 @@ class Schedule:
     order: tuple[str, ...]
     evictions: tuple[str, ...]
     placement: tuple[tuple[str, float], ...] = ()
+    #: early drops (env.drops): (s, tensor) evicts a resident tensor after s ops ran, before the next op
+    #: starts and before space runs short (what an ILP schedule may do); in the order they happen
+    drops: tuple[tuple[int, str], ...] = ()
     state: ScratchpadSim | None = field(default=None, repr=False)
 
 
@@ -121,9 +125,15 @@ class Replay:
     def min_peak_order(self) -> list[str]:
         return min_peak_order(self.g)[0]
 
-    def simulator(self, placement: tuple[tuple[str, float], ...] = ()) -> ScratchpadSim:
-        """A fresh simulator with a schedule's address hints."""
-        return ScratchpadSim(self.g, self.capacity, self.allocator, **self.hints(placement))
+    def simulator(self, placement: tuple[tuple[str, float], ...] = (), decisions: bool = False) -> ScratchpadSim:
+        """A fresh simulator with a schedule's address hints; ``decisions``: the placement of a tensor
+        not in ``placement`` is a decision (status "place"), as in the sequential face."""
+        kwargs = self.hints(placement)
+        if decisions and self.allocator in PLACEMENT_LEVELS:
+            decided = np.zeros(self.n_tensors, dtype=bool)
+            decided[[self.g.tensor_index[name] for name, _ in placement]] = True
+            kwargs["decided"] = decided
+        return ScratchpadSim(self.g, self.capacity, self.allocator, **kwargs)
 
     def hints(self, placement: tuple[tuple[str, float], ...]) -> dict[str, Any]:
         """Allocator keyword arguments of ScratchpadSim for a design's placement hints."""
@@ -144,11 +154,30 @@ class Replay:
         seen = set(order)
         return list(order) + [o for o in self.min_peak_order if o not in seen]
 
-    def replay(self, order: tuple[str, ...], evictions: tuple[str, ...],
-               placement: tuple[tuple[str, float], ...]) -> tuple[ScratchpadSim, tuple[str, ...]]:
-        """Run the decisions; a decision beyond ``evictions`` inside the order takes Belady's victim,
-        except one of the last op, which stays pending.  Returns (sim, all victims taken)."""
-        sim = self.simulator(placement)
+    def replay(self, order: tuple[str, ...], evictions: tuple[str, ...], placement: tuple[tuple[str, float], ...],
+               drops: tuple[tuple[int, str], ...] = ()
+               ) -> tuple[ScratchpadSim, tuple[str, ...], tuple[tuple[str, float], ...]]:
+        """Run the decisions; a victim decision beyond ``evictions`` inside the order takes Belady's victim
+        and a placement decision of a tensor without a hint takes hint 0, except those of the last op,
+        which stay pending.  Returns (sim, all victims taken, all hints decided)."""
+        for name, _ in placement:
+            if name not in self.g.tensor_index:
+                raise DesignError(f"field 'placement': unknown tensor '{name}'")
+        for i, (step, _) in enumerate(drops):
+            if not 0 <= step <= len(order) or (i and step < drops[i - 1][0]):
+                raise DesignError(f"field 'drops[{i}]': step {step} must be in [0, {len(order)}] and not "
+                                  "before the previous drop's")
+        sim = self.simulator(placement, decisions=True)
+        pending_drops = list(drops)
+
+        def drop_until(step: int) -> None:
+            while pending_drops and pending_drops[0][0] == step:
+                name = pending_drops.pop(0)[1]
+                if self.g.tensor_index.get(name, -1) not in sim.offset:
+                    raise DesignError(f"field 'drops': '{name}' is not resident after {step} ops")
+                sim.drop(name)
+
+        decided = dict(placement)
         sim.future = [self.g.op_index[o] for o in self.completion(order)]
         for pos, op in enumerate(order):
             if op not in self.g.op_index:
@@ -156,35 +185,45 @@ class Replay:
             if op not in sim.ready_ops():
                 raise DesignError(f"field 'order': operator '{op}' at position {pos} is not ready "
                                   "(repeated, or a predecessor has not run)")
+            drop_until(pos)
             status = sim.schedule(op)
-            while status == "victim":
+            while status in ("victim", "place"):
                 k = len(sim.evictions)
-                if k < len(evictions):
+                if pos == len(order) - 1 and (status == "place" or k >= len(evictions)):
+                    break
+                if status == "place":
+                    decided[self.g.tensors[sim.queue[0]].name] = 0.0
+                    status = sim.place(0)
+                elif k < len(evictions):
                     if evictions[k] not in sim.candidates():
                         raise DesignError(f"field 'evictions': choice {k} '{evictions[k]}' is not an eviction "
                                           f"candidate when '{op}' runs (candidates: {sim.candidates()})")
                     status = sim.evict(evictions[k])
-                elif pos == len(order) - 1:
-                    break
                 else:
                     status = sim.evict(self.g.tensors[belady(sim, sim.candidate_indices())].name)
             if status == "infeasible":
                 break
+        if sim.pending is None and not sim.failed:
+            drop_until(len(order))
+        if pending_drops:
+            raise DesignError(f"field 'drops': {pending_drops[0]} does not happen (no such step, or a decision "
+                              "is pending then)")
         if len(sim.evictions) < len(evictions):
             raise DesignError(f"field 'evictions': {len(evictions)} choices given but the order only asks for "
                               f"{len(sim.evictions)} victim decisions")
-        return sim, tuple(sim.evictions)
+        return sim, tuple(sim.evictions), tuple(sorted(decided.items()))
 
     def state(self, design: Schedule) -> ScratchpadSim:
         """The simulator after a schedule's decisions (cached on the schedule)."""
         if design.state is None:
-            design.state, _ = self.replay(design.order, design.evictions, design.placement)
+            design.state, _, _ = self.replay(design.order, design.evictions, design.placement, design.drops)
         return design.state
 
-    def make(self, order, evictions, placement=()) -> Schedule:
-        """The schedule of some decisions, with every victim the default policy took inside the order."""
-        sim, victims = self.replay(tuple(order), tuple(evictions), tuple(placement))
-        return Schedule(tuple(order), victims, tuple(placement), sim)
+    def make(self, order, evictions, placement=(), drops=()) -> Schedule:
+        """The schedule of some decisions, with every victim and hint the default policy took inside the order."""
+        drops = tuple((int(s), str(t)) for s, t in drops)
+        sim, victims, hints = self.replay(tuple(order), tuple(evictions), tuple(placement), drops)
+        return Schedule(tuple(order), victims, hints, drops, sim)
 
     def run(self, design: Schedule) -> Result:
         """The exact traffic of the design completed by the default policy."""
@@ -192,16 +231,17 @@ class Replay:
         full = self.completion(design.order)
         sim.future = [self.g.op_index[o] for o in full]
 
-        def belady_victims(status: str) -> None:
-            while status == "victim":
-                status = sim.evict(self.g.tensors[belady(sim, sim.candidate_indices())].name)
+        def default_decisions(status: str) -> None:
+            while status in ("victim", "place"):
+                status = (sim.place(sim.placement_options()[0]) if status == "place"
+                          else sim.evict(self.g.tensors[belady(sim, sim.candidate_indices())].name))
 
         if sim.pending is not None and not sim.failed:
-            belady_victims("victim")
+            default_decisions("place" if sim.placing else "victim")
         for op in full[len(design.order):]:
             if sim.failed:
                 break
-            belady_victims(sim.schedule(op))
+            default_decisions(sim.schedule(op))
         return sim.result()
 
 
