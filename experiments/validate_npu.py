@@ -1,6 +1,7 @@
 """Validate the analytical NPU model against SCALE-Sim 3.0.0 (cached results, re-runs in seconds).
 
-For every cached SCALE-Sim record (ResNet-18 layers x array size x os/ws/is), compare:
+For every cached SCALE-Sim record (ResNet-18 layers x array size x os/ws/is, a small synthetic suite,
+and the held-out suite of random designs and layers, `heldout_plan`), compare:
 compute cycles and SRAM reads/writes per operand (target: exact), DRAM reads/writes per operand
 and total cycles including stalls (target: < 5% mean absolute error), and the time per evaluation.
 
@@ -26,8 +27,12 @@ import statistics
 import time
 from collections import defaultdict
 
-from archgym.simulators.npu.model import evaluate_layer
+import numpy as np
+from tqdm import tqdm
+
+from archgym.simulators.npu.model import NPUDesign, evaluate_layer
 from archgym.simulators.npu.scalesim import backend as sb
+from archgym.simulators.npu.workloads import Layer
 
 EXACT = [("compute_cycles", None), ("sram_ifmap_reads", "sram_ifmap_reads"),
          ("sram_filter_reads", "sram_filter_reads"), ("sram_ofmap_writes", "sram_ofmap_writes")]
@@ -53,6 +58,12 @@ def _resnet18_by_shape() -> dict[tuple, list[str]]:
     return names
 
 
+def _suite(rec: dict, resnet_shape: bool) -> str:
+    if resnet_shape:
+        return "resnet18"
+    return "heldout" if rec.get("cache_file") == HELDOUT_FILE else "small"
+
+
 def compare(records: list[dict], repeats: int = 3) -> dict:
     """Per-layer comparison rows plus per-group and overall summaries.
 
@@ -70,7 +81,7 @@ def compare(records: list[dict], repeats: int = 3) -> dict:
         resnet_names = by_shape.get(tuple(rec["dims"]), [])
         for name in resnet_names or [rec["layer"]]:
             row = {"layer": name, "simulated_as": rec["layer"], "array": f"{d.rows}x{d.cols}",
-                   "dataflow": d.dataflow, "suite": "resnet18" if resnet_names else "small",
+                   "dataflow": d.dataflow, "suite": _suite(rec, bool(resnet_names)),
                    "buffer_kb": rec["ifmap_kb"], "model_s": best, "scalesim_s": rec["wall_s"]}
             for ours, theirs in EXACT + APPROX:
                 row[ours] = (model_value(m, ours), scalesim_value(rec, theirs, ours))
@@ -94,8 +105,10 @@ def compare(records: list[dict], repeats: int = 3) -> dict:
 
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["suite"], r["array"], r["dataflow"], f"{r['buffer_kb']}KB")].append(r)
+        if r["suite"] != "heldout":  # held-out designs are random: one group each would say little
+            groups[(r["suite"], r["array"], r["dataflow"], f"{r['buffer_kb']}KB")].append(r)
         groups[(r["suite"], "all arrays", r["dataflow"], "")].append(r)
+        groups[(r["suite"], "all arrays", "all dataflows", "")].append(r)
     return {"rows": rows, "groups": {" ".join(x for x in key if x): summarize(v)
                                      for key, v in sorted(groups.items())},
             "overall": summarize(rows) if rows else {}}
@@ -126,12 +139,52 @@ RESNET18_PLAN: list[tuple[int, int, str, tuple[str, ...] | None]] = [
 ]
 
 
+HELDOUT_FILE = "heldout_suite.jsonl"
+HELDOUT_DESIGNS = 60  # random designs of the held-out suite, two random layers each
+HELDOUT_SEED = 2026
+HELDOUT_KB = (1, 2, 3, 4, 6, 8, 12, 16, 32)
+HELDOUT_BW = (1, 2, 3, 5, 7, 10, 16, 20, 40)
+
+
+def heldout_plan(n_designs: int = HELDOUT_DESIGNS, seed: int = HELDOUT_SEED) -> list[tuple[NPUDesign, list[Layer]]]:
+    """The held-out suite: random designs (non-square arrays of 2 to 32 PEs a side, each SRAM 1 to 32 KB
+    on its own, every dataflow, bandwidths of the env's design space and odd ones) and random layer
+    shapes (inputs 3 to 24, filters 1 to 5, strides 1 to 3, 1 to 48 channels and filters), none of them
+    a shipped workload's or a shape the model was written against.  Deterministic in ``seed``; layers
+    stay small (at most ~1.5 M MACs) so that SCALE-Sim runs each in seconds to minutes."""
+    rng = np.random.default_rng(seed)
+    plan = []
+    for i in range(n_designs):
+        d = NPUDesign(rows=int(rng.integers(2, 33)), cols=int(rng.integers(2, 33)),
+                      dataflow=("os", "ws", "is")[i % 3],
+                      ifmap_kb=int(rng.choice(HELDOUT_KB)), filter_kb=int(rng.choice(HELDOUT_KB)),
+                      ofmap_kb=int(rng.choice(HELDOUT_KB)), dram_bw=int(rng.choice(HELDOUT_BW)))
+        layers: list[Layer] = []
+        while len(layers) < 2:
+            h, w = (int(x) for x in rng.integers(3, 25, size=2))
+            r, s = min(h, int(rng.integers(1, 6))), min(w, int(rng.integers(1, 6)))
+            lay = Layer(f"h{i}_{len(layers)}", h, w, r, s, int(rng.integers(1, 49)), int(rng.integers(1, 49)),
+                        int(rng.integers(1, 4)))
+            if lay.ofmap_px * lay.window * lay.num_filters <= 1_500_000:
+                layers.append(lay)
+        plan.append((d, layers))
+    return plan
+
+
 def regenerate(which: str) -> None:
-    """Re-run SCALE-Sim (slow) to rebuild cache files: 'small' (minutes, rewritten) or 'resnet18'
-    (hours; resumes: shapes already in a file are not simulated again)."""
-    from archgym.simulators.npu.model import NPUDesign
-    from archgym.simulators.npu.workloads import Layer, load_workload
+    """Re-run SCALE-Sim (slow) to rebuild cache files: 'small' (minutes, rewritten), 'heldout' (random
+    designs and layers, see `heldout_plan`; resumes) or 'resnet18' (hours; resumes: shapes already in a
+    file are not simulated again)."""
+    from archgym.simulators.npu.workloads import load_workload
     cache = sb.cache_dir()
+    if which == "heldout":
+        out = cache / HELDOUT_FILE
+        done = {sb.record_key(r) for r in sb.load_cache(out)} if out.exists() else set()
+        for d, layers in tqdm(heldout_plan(), desc="SCALE-Sim held-out designs"):
+            todo = [lay for lay in layers if sb.record_key({"dims": list(lay.dims), **sb.design_fields(d)}) not in done]
+            if todo:
+                sb.run_scalesim(d, todo, out)
+        return
     if which == "small":
         out = cache / "small_suite.jsonl"
         out.unlink(missing_ok=True)
@@ -159,7 +212,6 @@ LIVE_LAYERS = ("Conv1", "Conv4_s", "Conv5_s")  # the model's slowest ResNet-18 l
 
 def live_speed(names: tuple[str, ...] = LIVE_LAYERS) -> list[dict]:
     """Time SCALE-Sim and the model on the same ResNet-18 layers at 32x32, in this run."""
-    from archgym.simulators.npu.model import NPUDesign
     from archgym.simulators.npu.workloads import load_workload
     layers = [lay for lay in load_workload("resnet18") if lay.name in names]
     out = []
@@ -193,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="write the summary (and per-layer rows) here")
     ap.add_argument("--live", action="store_true", help="also time SCALE-Sim live (needs its venv)")
     ap.add_argument("--verbose", action="store_true", help="print every layer that is not exact")
-    ap.add_argument("--regenerate", choices=("small", "resnet18"), default=None,
+    ap.add_argument("--regenerate", choices=("small", "heldout", "resnet18"), default=None,
                     help="re-run SCALE-Sim to rebuild a cache part first (small: minutes, resnet18: hours)")
     args = ap.parse_args(argv)
     if args.regenerate:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import os
 import string
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 from archgym import registry
 from archgym.config import build_problem
 from archgym.fields import RunOptions
-from archgym.fuzzing import SAFE_RUN, SMALL_ENV, YAML_WORDS, Case, corpus, run_case, summarize
+from archgym.fuzzing import SAFE_RUN, SMALL_ENV, YAML_WORDS, Case, Outcome, corpus, run_case, summarize
 
 #: examples per hypothesis test: 40 in CI (derandomized, so CI is reproducible); ARCHGYM_FUZZ_EXAMPLES=400 for
 #: a longer, random campaign
@@ -33,9 +35,15 @@ def _assert_clean(case: Case, tmp_path) -> None:
     assert outcome.clean, f"{case.command} {' '.join(case.argv)} -> code {outcome.code}: {outcome.stderr[-800:]}"
 
 
+def _run_case(case: Case) -> Outcome:
+    return run_case(case, timeout=60)
+
+
 def test_the_whole_corpus_gets_clean_errors(tmp_path):
     cases = corpus(tmp_path)
-    results = [(c, run_case(c, timeout=60)) for c in cases]
+    # two processes (the machines have two cores): each case composes a Hydra config, ~0.15 s of CPU
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        results = list(zip(cases, pool.map(_run_case, cases, chunksize=8)))
     report = summarize(results)
     assert report["tried"] > 700 and len(report["by_kind"]) > 40
     assert report["clean"] == report["tried"], json.dumps(report["unclean"][:5], indent=1)

@@ -14,7 +14,9 @@ from archgym import registry
 from archgym.config import build_problem
 
 IDS = sorted(k for k in gym.registry if k.startswith("archgym/"))
-SMALL = {"archgym/Adder-v0": {"width": 8}, "archgym/Multiplier-v0": {"width": 4}}
+# small instances: the API does not depend on the workload (the NPU envs' whole ResNet-18 is tested in their own files)
+SMALL = {"archgym/Adder-v0": {"width": 8}, "archgym/Multiplier-v0": {"width": 4},
+         "archgym/NPUDataflow-v0": {"layer": "Conv4_s"}, "archgym/NPUHetero-v0": {"layer": "Conv4_s"}}
 
 
 def test_every_builtin_family_is_registered():

@@ -16,14 +16,16 @@ DRAM traffic and stalls follow SCALE-Sim's double-buffered scratchpad: a read bu
 capacity "active" and refills the other half (ceil(half/bw)*bw words, bw words/cycle) whenever a
 demanded word is outside the active window.  We walk that window over the sequence of tiles the folds
 demand (O(folds), no per-cycle work) and replay the resulting refills, plus the ofmap write-buffer
-drains, in a small event model for the stall cycles.  Where the two models differ by design:
-SCALE-Sim checks buffer hits per address, so a word of overlapping conv windows can hit on another
-copy of itself.  We check copies per word where it decides the result (input-stationary ifmap: its
-folds read backwards, and a miss there costs a turn of the whole ring); for the forward os/ws
-streams we track positions in closed form, which overestimates ifmap refills when an earlier copy is
-still held (strided 3x3/7x7 layers: ws +8% on ResNet-18 Conv4_1a and +60% on Conv5_1a at 32x32; at
-128x128, where one tile outgrows the window, os +100% on Conv3_1a).  SCALE-Sim takes the per-cycle
-maximum of the three operands' stalls, we add stalls of distinct events.
+drains, in a small event model for the stall cycles.  SCALE-Sim checks buffer hits per address, so a
+word of overlapping conv windows can hit on another copy of itself: wherever a fold of the ifmap does
+not fit the active window, we scan its words and test every copy of each (`_IsIfmapCopies` for
+input-stationary, whose folds read backwards; `_DiagCopies` for the forward os/ws streams, whose
+closed form alone over-counted refills by up to +143% on the held-out suite).  With that, DRAM reads
+are exact on every cached SCALE-Sim case (352 layers: ResNet-18, a small suite and the held-out suite
+of random designs, ``experiments/validate_npu.py``).  Operands too large for a copy table
+(COPY_TABLE_LIMIT entries) keep the closed form.  What stays approximate is the timing: SCALE-Sim
+takes the per-cycle maximum of the three operands' stalls, we add stalls of distinct events and place
+refills at fold-level demand lines (total cycles: MAE 0.14%, max 4.8% over the same cases).
 
 Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
 counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
@@ -37,6 +39,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -178,7 +181,7 @@ class _ReadStream:
     n_padded: int    # prefetch matrix size including padding (sets the first fill's size)
     # the words fold k demands (demand order) and, through its table, all their copies' positions
     # (SCALE-Sim's buffers hit on any copy of an address)
-    copies: _FoldWords | None = None
+    copies: _FoldWords | _LazyCopies | None = None
     # descending streams read row by row, each row left to right: the row length per fold (positions)
     row_words: np.ndarray | None = None
 
@@ -246,6 +249,31 @@ class _Im2col:
         rl = np.clip(self.l.ifmap_h - oy * self.l.stride, 0, self.l.filt_h)
         sl = np.clip(self.l.ifmap_w - ox * self.l.stride, 0, self.l.filt_w)
         return rl, sl
+
+    @property
+    def n_words(self) -> int:
+        return self.l.ifmap_h * self.l.ifmap_w * self.l.channels
+
+    @property
+    def n_slots(self) -> int:
+        """Most copies of one input word in the im2col operand: ceil(R/stride) x ceil(S/stride)."""
+        return -(-self.l.filt_h // self.l.stride) * -(-self.l.filt_w // self.l.stride)
+
+    def address(self, p: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Input word (iy, ix, c) read by output pixel p at window index i, as one integer (-1 where the
+        window leaves the input or p, i are padding: p >= pixels, i >= window), and the copy's slot.
+
+        Why a slot: the copies of word (iy, ix) sit at filter offsets r = iy mod stride + stride * a (and
+        likewise s), so (r // stride, s // stride) numbers them without a search."""
+        lay = self.l
+        ok = (p < lay.ofmap_px) & (i < lay.window)
+        oy, ox = np.divmod(np.where(ok, p, 0), lay.ofmap_w)
+        rs, c = np.divmod(np.where(ok, i, 0), lay.channels)
+        r, sx = np.divmod(rs, lay.filt_w)
+        iy, ix = oy * lay.stride + r, ox * lay.stride + sx
+        ok &= (iy < lay.ifmap_h) & (ix < lay.ifmap_w)
+        slot = (r // lay.stride) * -(-lay.filt_w // lay.stride) + sx // lay.stride
+        return np.where(ok, (iy * lay.ifmap_w + ix) * lay.channels + c, -1), slot
 
     def window_prefix(self, p: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Valid entries among window indices [0, x) of output pixel p (0 for padding pixels)."""
@@ -397,11 +425,20 @@ class _FoldWords:
 
     def __init__(self, table: _IsIfmapCopies, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray, ar: int):
         self.table, self.fc, self.r0, self.r1, self.ar = table, fc, r0, r1, ar
+        self.n_copies = table.n_copies
         self.max_run = max(1, self.MAX_WORDS // (ar * table.ac))
         self._start, self._stop, self._run = 0, 0, 1
         self._data: tuple[np.ndarray, ...] = ()
 
-    def __call__(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n_copies: int = 0  # set in __init__: the width of `copies_of`'s rows
+
+    def __call__(self, k: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray | None]:
+        """Fold k's words in demand order: their own buffer positions, a function giving every copy's
+        position of the words idx (-1 pads), and no per-word demand lines (the fold's first line serves)."""
+        xx, pp, own = self._words(k)
+        return own, lambda idx: self.table.copies(xx[idx], pp[idx]), None
+
+    def _words(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self._start <= k < self._stop:
             near = self._stop <= k < self._stop + self._run  # the walk keeps scanning: longer runs
             self._run = min(2 * self._run, self.max_run) if near else 1
@@ -412,6 +449,91 @@ class _FoldWords:
         i = k - self._start
         a, b = bounds[i], bounds[i + 1]
         return xx[a:b], pp[a:b], own[a:b]
+
+
+class _DiagCopies:
+    """Buffer positions of every word of a forward anti-diagonal stream (os/ws ifmap), and of all copies
+    of each word, for the per-word scan.
+
+    Why: the closed form of `_diag_valid_stream` tracks each demanded word at its own position, but an
+    input word sits in the im2col operand once per output pixel whose window covers it, and SCALE-Sim's
+    buffer hits on any copy (read_buffer.active_buffer_hit tests the address against every active
+    set).  Where an earlier copy is still held, the closed form refills too often (held-out suite: up to
+    +143% DRAM ifmap reads with weight-stationary and small buffers).
+
+    Fold k demands tile k's entries in prefetch order (SCALE-Sim skews the demand by one line per
+    column, which reads tile k by the same anti-diagonals its prefetch matrix was rolled out by), so a
+    fold's own positions are tile k's positions in increasing order; an entry at tile row y and column
+    j is demanded on line y + j of the fold.  The prefetch matrix stacks n_tiles tiles of t rows x n
+    columns; ``entry(k, row, col)`` gives each entry's input word (-1: padding, or a window entry outside
+    the input) and its copy slot (unique among the copies of one word, < n_slots).  A position is the
+    entry's rank in anti-diagonal order among valid entries (closed form + one cumsum).  The table
+    depends on the layer, the dataflow and the array's rows only, so evaluations share it
+    (`_copy_tables`)."""
+
+    def __init__(self, n_tiles: int, t: int, n: int, entry: Callable[..., tuple[np.ndarray, np.ndarray]],
+                 n_words: int, n_slots: int):
+        self.n_copies = n_slots
+        k, x, j = np.meshgrid(np.arange(n_tiles), np.arange(t), np.arange(n), indexing="ij")
+        word, slot = (a.ravel() for a in entry(k, x, j))  # flat index (k*t + x)*n + j = y*n + j
+        m_rows = n_tiles * t
+        y, jj = np.divmod(np.arange(m_rows * n), n)
+        g = y + jj
+        dg = np.arange(m_rows + n - 1)
+        diag_len = np.minimum(dg, m_rows - 1) - np.maximum(0, dg - n + 1) + 1
+        rank = (np.cumsum(diag_len) - diag_len)[g] + jj - np.maximum(0, g - m_rows + 1)
+        valid = word >= 0
+        in_order = np.zeros(m_rows * n, dtype=np.int32)
+        in_order[rank] = valid
+        pos = (np.cumsum(in_order, dtype=np.int32) - in_order)[rank]  # rank among valid entries (valid ones)
+        self.table = np.full((n_words, n_slots), -1, dtype=np.int32)  # positions < 2**31 (COPY_TABLE_LIMIT)
+        self.table[word[valid], slot[valid]] = pos[valid]
+        # every tile is read in the same local order (anti-diagonals of a t x n block), which the global
+        # order restricted to the tile preserves: each fold's words in demand order without a global sort
+        yl, jl = np.divmod(np.arange(t * n), n)
+        local = np.argsort((yl + jl) * n + jl, kind="stable")
+        demand = (np.arange(n_tiles)[:, None] * (t * n) + local[None, :]).ravel()
+        demand = demand[valid[demand]]
+        self.own, self.own_word = pos[demand], word[demand].astype(np.int32)
+        self.own_line = (yl + jl)[demand % (t * n)].astype(np.int32)
+        per_tile = valid.reshape(n_tiles, -1).sum(axis=1)
+        self.bounds = np.concatenate(([0], np.cumsum(per_tile)))
+        self.nbytes = sum(x.nbytes for x in (self.table, self.own, self.own_word, self.own_line))
+
+    def tile(self, tile: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
+        """Tile `tile`'s words in demand order: own positions, their copies' positions, demand lines."""
+        sl = slice(self.bounds[tile], self.bounds[tile + 1])
+        word = self.own_word[sl]
+        return self.own[sl], lambda idx: self.table[word[idx]], self.own_line[sl]
+
+
+COPY_CACHE_BYTES = 512 << 20  # copy tables kept across evaluations (least recently used dropped first)
+_copy_tables: OrderedDict[tuple, _DiagCopies] = OrderedDict()
+
+
+class _LazyCopies:
+    """The copy table of one stream, fetched (or built) on the first fold that needs it: most
+    evaluations never do.  Fold k of the walk reads tile ``fold_tile[k]``."""
+
+    def __init__(self, key: tuple, build: Callable[[], _DiagCopies], fold_tile: np.ndarray):
+        self._key, self._build, self.fold_tile = key, build, fold_tile
+        self._table: _DiagCopies | None = None
+
+    def _get(self) -> _DiagCopies:
+        if self._table is None:
+            table = _copy_tables.pop(self._key, None) or self._build()
+            _copy_tables[self._key] = table
+            while sum(t.nbytes for t in _copy_tables.values()) > COPY_CACHE_BYTES and len(_copy_tables) > 1:
+                _copy_tables.popitem(last=False)
+            self._table = table
+        return self._table
+
+    def __call__(self, k: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
+        return self._get().tile(int(self.fold_tile[k]))
+
+    @property
+    def n_copies(self) -> int:
+        return self._get().n_copies
 
 
 def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
@@ -425,10 +547,16 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
     if d.dataflow == "os":  # ifmap tile k: pixels [k*ar, (k+1)*ar) as columns, window rows
         ifm = _diag_valid_stream(fr, mp.row_fold, w, ar,
                                  lambda k, j, x: im.window_prefix(k * ar + j, x), valid_if)
+        if mp.row_fold * w * ar <= COPY_TABLE_LIMIT:
+            ifm.copies = _LazyCopies((layer.dims, "os", ar), lambda: _DiagCopies(
+                mp.row_fold, w, ar, lambda k, x, j: im.address(k * ar + j, x), im.n_words, im.n_slots), fr)
         fil = _diag_stream(fc, mp.col_fold, w, ac, m - (mp.col_fold - 1) * ac, 1.0, w * m)
     elif d.dataflow == "ws":  # ifmap tile k: window indices [k*ar, (k+1)*ar) as columns, pixel rows
         ifm = _diag_valid_stream(fr, mp.row_fold, npx, ar,
                                  lambda k, j, x: im.pixel_prefix(k * ar + j, x), valid_if)
+        if mp.row_fold * npx * ar <= COPY_TABLE_LIMIT:
+            ifm.copies = _LazyCopies((layer.dims, "ws", ar), lambda: _DiagCopies(
+                mp.row_fold, npx, ar, lambda k, x, j: im.address(x, k * ar + j), im.n_words, im.n_slots), fr)
         fil = _rowmajor_stream(fc, fr, w, ac, _used(m, ac), ar, 1.0, w * m)
     else:  # is: ifmap tile fc = pixels [fc*ac, ...) as columns, window rows, stored row-major
         pix = np.arange(mp.col_fold * ac).reshape(mp.col_fold, ac)
@@ -451,19 +579,49 @@ def _first_copy_miss(copy_sets: Callable[[np.ndarray], np.ndarray], own_set: np.
     """First word at or after i with no copy in the active window [w0, w0 + a) sets, and the window
     offsets of its copies; None if every word hits.  `copy_sets(idx)` gives the sets of every copy
     of the fold's words idx (-1 pads); it is asked only for words whose own copy is not held.  Scans
-    in chunks that double in size, so a miss close to i costs O(chunk), not O(remaining words)."""
+    in chunks that double in size, so a miss close to i costs O(chunk), not O(remaining words); the
+    words of a chunk whose own copy is not held are tested against their copies in batches that double
+    too (`_first_without_held_copy`)."""
     chunk = 256
     while i < len(own_set):
         stop = min(i + chunk, len(own_set))
         out = i + np.flatnonzero((own_set[i:stop] - w0) % n_sets >= a)  # own copy not held
-        if len(out):
-            sets = copy_sets(out)
-            held = sets >= 0
-            offs = (sets - w0) % n_sets
-            miss = np.flatnonzero(~((offs < a) & held).any(axis=1))
-            if len(miss):
-                return int(out[miss[0]]), offs[miss[0]][held[miss[0]]]
+        found = _first_without_held_copy(copy_sets, out, w0, n_sets, a)
+        if found is not None:
+            return found
         i, chunk = stop, 2 * chunk
+    return None
+
+
+def _first_without_held_copy(copy_sets: Callable[[np.ndarray], np.ndarray], words: np.ndarray | range, w0: int,
+                             n_sets: int, a: int) -> tuple[int, np.ndarray] | None:
+    """The first of `words` (indices, in demand order) none of whose copies is in the window, and its
+    copies' window offsets; tested in batches that double, so a miss near the start costs little."""
+    start, batch = 0, 64
+    while start < len(words):
+        part = np.asarray(words[start:start + batch])
+        sets = copy_sets(part)
+        held = sets >= 0
+        offs = (sets - w0) % n_sets
+        miss = np.flatnonzero(~((offs < a) & held).any(axis=1))
+        if len(miss):
+            return int(part[miss[0]]), offs[miss[0]][held[miss[0]]]
+        start, batch = start + batch, 2 * batch
+    return None
+
+
+def _first_copy_miss_forward(copy_sets: Callable[[np.ndarray], np.ndarray], own: np.ndarray, i: int, w0: int,
+                             n_sets: int, a: int, eps: int) -> tuple[int, np.ndarray] | None:
+    """`_first_copy_miss` for a fold whose own positions increase (forward streams): when the window does
+    not wrap, the words whose own copy is held are one run of indices (two binary searches), so only
+    the words before and after it are tested against their copies, in batches that double."""
+    if w0 + a > n_sets:
+        return _first_copy_miss(copy_sets, own // eps, i, w0, n_sets, a)
+    held_lo, held_hi = np.searchsorted(own, [w0 * eps, (w0 + a) * eps])
+    for lo, hi in ((i, min(held_lo, len(own))), (max(i, held_hi), len(own))):
+        found = _first_without_held_copy(copy_sets, range(lo, hi), w0, n_sets, a)
+        if found is not None:
+            return found
     return None
 
 
@@ -505,6 +663,28 @@ def _descending_rows(lo: int, hi: int, u: int, w0: int, eps: int, n_sets: int, a
     return w0, slides
 
 
+def _copy_sets(positions_of: Callable[[np.ndarray], np.ndarray], eps: int, memo_shape: tuple[int, int] | None
+               ) -> Callable[[np.ndarray], np.ndarray]:
+    """The hit sets of every copy of a fold's words idx (-1 pads).  With `memo_shape` (backward scans,
+    which may test a word again) each word's copies are computed once; forward scans test each once."""
+    if memo_shape is None:
+        def plain(idx: np.ndarray) -> np.ndarray:
+            pos = positions_of(idx)
+            return np.where(pos >= 0, pos // eps, -1)
+        return plain
+    sets = np.empty(memo_shape, dtype=np.int64)
+    known = np.zeros(memo_shape[0], dtype=bool)
+
+    def memo(idx: np.ndarray) -> np.ndarray:
+        todo = idx[~known[idx]]
+        if len(todo):
+            pos = positions_of(todo)
+            sets[todo] = np.where(pos >= 0, pos // eps, -1)
+            known[todo] = True
+        return sets[idx]
+    return memo
+
+
 def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.ndarray,
                       span: tuple[int, int]) -> tuple[int, list[tuple[float, int]]]:
     """DRAM words read and the refills as (demand line, count) bursts, for SCALE-Sim's read buffer.
@@ -536,31 +716,20 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
         if off_lo < a and off_lo + s_hi - s_lo < a:
             continue  # the whole tile is already in the active window
         line0 = starts[k] + lo_line
-        if st.descending and st.copies is not None:  # per-word scan: a word hits on any copy
-            fold_words = st.copies
-            table = fold_words.table
-            xx, pp, own = fold_words(k)
+        if st.copies is not None:  # per-word scan: a word hits on any copy
+            own, positions_of, lines = st.copies(k)
             own_set = own // eps
-            sets = np.empty((len(xx), table.n_copies), dtype=np.int64)
-            known = np.zeros(len(xx), dtype=bool)
-
-            def copy_sets(idx: np.ndarray, known=known, sets=sets, table=table, xx=xx, pp=pp) -> np.ndarray:
-                # each word's copies computed once, if asked (defaults bind this iteration's arrays)
-                todo = idx[~known[idx]]
-                if len(todo):
-                    pos = table.copies(xx[todo], pp[todo])
-                    sets[todo] = np.where(pos >= 0, pos // eps, -1)
-                    known[todo] = True
-                return sets[idx]
+            copy_sets = _copy_sets(positions_of, eps, (len(own), st.copies.n_copies) if st.descending else None)
             i = 0
             while True:
-                found = _first_copy_miss(copy_sets, own_set, i, w0, n_sets, a)
+                found = (_first_copy_miss(copy_sets, own_set, i, w0, n_sets, a) if st.descending else
+                         _first_copy_miss_forward(copy_sets, own, i, w0, n_sets, a, eps))
                 if found is None:
                     break
                 j, need = found
                 n = int(np.min(_slides(need, a, p)))
                 w0 = (w0 + n * p) % n_sets
-                bursts.append((line0, n))
+                bursts.append((line0 + (0 if lines is None else int(lines[j])), n))
                 total += n
                 i = j + 1
             continue

@@ -30,7 +30,7 @@ from archgym.simulators.npu.workloads import Layer
 SCALESIM_VERSION = "3.0.0"
 NUMPY_PIN = "numpy==2.2.*"
 DEFAULT_VENV = Path.home() / ".cache" / "archgym" / "scalesim-venv"
-_WORKER = Path(__file__).with_name("scalesim_worker.py")
+_WORKER = Path(__file__).with_name("worker.py")
 
 
 def venv_path() -> Path:
@@ -92,10 +92,7 @@ def run_scalesim(design: NPUDesign, layers: Iterable[Layer], out_jsonl: str | Pa
         if float(getattr(design, f)) != int(getattr(design, f)):
             raise ConfigError(f, "SCALE-Sim takes whole kilobytes")
     py = ensure_scalesim_venv()
-    job = {"array_rows": design.rows, "array_cols": design.cols, "dataflow": design.dataflow,
-           "ifmap_kb": int(design.ifmap_kb), "filter_kb": int(design.filter_kb),
-           "ofmap_kb": int(design.ofmap_kb), "bandwidth": design.dram_bw,
-           "layers": [_layer_row(lay) for lay in layers]}
+    job = {**design_fields(design), "layers": [_layer_row(lay) for lay in layers]}
     with tempfile.TemporaryDirectory(prefix="archgym_scalesim_") as tmp:
         job_path = Path(tmp) / "job.json"
         job_path.write_text(json.dumps(job))
@@ -107,11 +104,18 @@ def run_scalesim(design: NPUDesign, layers: Iterable[Layer], out_jsonl: str | Pa
         return [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
 
 
+def design_fields(design: NPUDesign) -> dict:
+    """The design as SCALE-Sim's job and a cached record name it."""
+    return {"array_rows": design.rows, "array_cols": design.cols, "dataflow": design.dataflow,
+            "ifmap_kb": int(design.ifmap_kb), "filter_kb": int(design.filter_kb),
+            "ofmap_kb": int(design.ofmap_kb), "bandwidth": design.dram_bw}
+
+
 def cache_dir() -> Path:
     return Path(str(resources.files("archgym.simulators").joinpath("data", "npu", "scalesim_cache")))
 
 
-_NOT_RESULTS = ("wall_s", "layer")  # a timing, and a name SCALE-Sim never sees
+_NOT_RESULTS = ("wall_s", "layer", "cache_file")  # a timing, a name SCALE-Sim never sees, where it was read
 
 
 def record_key(rec: dict) -> tuple:
@@ -128,9 +132,11 @@ def _cache_files(path: str | Path | None) -> list[Path]:
 def load_cache(path: str | Path | None = None, unique: bool = True) -> list[dict]:
     """Cached SCALE-Sim records (every *.jsonl file of the cache folder, or one file).
 
-    unique=True keeps one record per `record_key` (several runs, or layers of equal shape, may
-    overlap; `duplicate_mismatches` checks that such duplicates agree)."""
-    recs = [json.loads(line) for f in _cache_files(path) for line in f.read_text().splitlines() if line.strip()]
+    Each record names the file it was read from (``cache_file``).  unique=True keeps one record per
+    `record_key` (several runs, or layers of equal shape, may overlap; `duplicate_mismatches` checks that
+    such duplicates agree)."""
+    recs = [{**json.loads(line), "cache_file": f.name} for f in _cache_files(path)
+            for line in f.read_text().splitlines() if line.strip()]
     if not unique:
         return recs
     first: dict[tuple, dict] = {}

@@ -1,4 +1,4 @@
-"""Worker script executed *inside* SCALE-Sim's own virtual environment (see scalesim_backend.py).
+"""Worker script executed *inside* SCALE-Sim's own virtual environment (see backend.py).
 
 Why a separate file: SCALE-Sim 3.0.0 needs numpy 2.2 while archgym runs on numpy 2.4, so SCALE-Sim
 runs in its own interpreter.  This script imports only the standard library and `scalesim`; it
