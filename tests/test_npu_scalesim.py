@@ -99,7 +99,7 @@ def test_heldout_suite_is_cached_and_held_out() -> None:
     shipped = {lay.dims for w in ("resnet18", "resnet50", "mobilenetv2", "bert_base_encoder") for lay in load_workload(w)}
     for d, layers in plan:
         for lay in layers:
-            assert sb.record_key({"dims": list(lay.dims), **sb.design_fields(d)}) in cached, (d, lay)
+            assert sb.key_of(lay, d) in cached, (d, lay)
             assert lay.dims not in shipped
     designs = [d for d, _ in plan]
     assert {d.dataflow for d in designs} == {"os", "ws", "is"}
@@ -264,9 +264,7 @@ def test_scalesim_cost_model_expands_a_depthwise_layer_per_channel() -> None:
     rec = {"total_cycles": 1000, "stall_cycles": 100, "sram_ifmap_reads": 11, "sram_filter_reads": 12,
            "sram_ofmap_writes": 13, "dram_ifmap_reads": 14, "dram_filter_reads": 15, "dram_ofmap_writes": 16}
     layers = ScaleSimLayers(type("C", (), {"scalesim_timeout": 1.0})())
-    key = (tuple(single.dims), design.rows, design.cols, design.dataflow, design.ifmap_kb, design.filter_kb,
-           design.ofmap_kb, design.dram_bw)
-    layers._known = {key: rec}
+    layers._known = {sb.key_of(single, design): rec}
     m = layers(dw, design)
     assert m["cycles"] == 24 * 1000 and m["stall_cycles"] == 24 * 100 and m["dram_ofmap_writes"] == 24 * 16
     assert m["macs"] == dw.macs

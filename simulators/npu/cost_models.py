@@ -100,8 +100,7 @@ class ScaleSimLayers:
         groups = layer.groups
         layer = layer.single_group()  # depthwise: SCALE-Sim runs one single-channel convolution per channel;
         # they are identical, so one is simulated and its counts multiplied (as the analytical model does)
-        key = (tuple(layer.dims), design.rows, design.cols, design.dataflow, design.ifmap_kb, design.filter_kb,
-               design.ofmap_kb, design.dram_bw)
+        key = backend.key_of(layer, design)
         rec = self._cached().get(key)
         if rec is None:
             try:

@@ -425,12 +425,10 @@ class _FoldWords:
 
     def __init__(self, table: _IsIfmapCopies, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray, ar: int):
         self.table, self.fc, self.r0, self.r1, self.ar = table, fc, r0, r1, ar
-        self.n_copies = table.n_copies
+        self.n_copies = table.n_copies  # the width of the copies' rows
         self.max_run = max(1, self.MAX_WORDS // (ar * table.ac))
         self._start, self._stop, self._run = 0, 0, 1
         self._data: tuple[np.ndarray, ...] = ()
-
-    n_copies: int = 0  # set in __init__: the width of `copies_of`'s rows
 
     def __call__(self, k: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray | None]:
         """Fold k's words in demand order: their own buffer positions, a function giving every copy's

@@ -105,10 +105,12 @@ def run_scalesim(design: NPUDesign, layers: Iterable[Layer], out_jsonl: str | Pa
 
 
 def design_fields(design: NPUDesign) -> dict:
-    """The design as SCALE-Sim's job and a cached record name it."""
-    return {"array_rows": design.rows, "array_cols": design.cols, "dataflow": design.dataflow,
-            "ifmap_kb": int(design.ifmap_kb), "filter_kb": int(design.filter_kb),
-            "ofmap_kb": int(design.ofmap_kb), "bandwidth": design.dram_bw}
+    """The design as SCALE-Sim's job and a cached record name it (whole kilobytes as ints; a fractional
+    size, which SCALE-Sim cannot take, stays as it is and so matches no record)."""
+    kb = {f: int(v) if float(v).is_integer() else v
+          for f, v in (("ifmap_kb", design.ifmap_kb), ("filter_kb", design.filter_kb), ("ofmap_kb", design.ofmap_kb))}
+    return {"array_rows": design.rows, "array_cols": design.cols, "dataflow": design.dataflow, **kb,
+            "bandwidth": design.dram_bw}
 
 
 def cache_dir() -> Path:
@@ -122,6 +124,11 @@ def record_key(rec: dict) -> tuple:
     """What a SCALE-Sim result depends on: the layer's dimensions (not its name) and the design."""
     return (tuple(rec["dims"]), rec["array_rows"], rec["array_cols"], rec["dataflow"], rec["ifmap_kb"],
             rec["filter_kb"], rec["ofmap_kb"], rec["bandwidth"])
+
+
+def key_of(layer: Layer, design: NPUDesign) -> tuple:
+    """The `record_key` a SCALE-Sim run of `layer` (one group) on `design` is cached under."""
+    return record_key({"dims": list(layer.dims), **design_fields(design)})
 
 
 def _cache_files(path: str | Path | None) -> list[Path]:
