@@ -205,6 +205,14 @@ def test_backend_rejects_what_scalesim_cannot_model() -> None:
         sb.run_scalesim(NPUDesign(ifmap_kb=1.5), [layer])
 
 
+def test_a_fractional_buffer_matches_no_cached_record() -> None:
+    """SCALE-Sim takes whole kilobytes: a 1.5 KB design must not be scored by a 1 KB record."""
+    layer = Layer("k", 7, 7, 3, 3, 3, 5, 2)
+    assert sb.key_of(layer, NPUDesign(ifmap_kb=1.5)) != sb.key_of(layer, NPUDesign(ifmap_kb=1))
+    assert sb.key_of(layer, NPUDesign(ifmap_kb=64.0)) == sb.record_key(
+        {"dims": list(layer.dims), **sb.design_fields(NPUDesign(ifmap_kb=64))})
+
+
 def test_record_round_trip() -> None:
     rec = RECORDS[0]
     d, layer = sb.record_design(rec), sb.record_layer(rec)
