@@ -276,3 +276,14 @@ def test_scalesim_cost_model_expands_a_depthwise_layer_per_channel() -> None:
     m = layers(dw, design)
     assert m["cycles"] == 24 * 1000 and m["stall_cycles"] == 24 * 100 and m["dram_ofmap_writes"] == 24 * 16
     assert m["macs"] == dw.macs
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is", "rs"])
+def test_cycles_are_whole_numbers(dataflow: str) -> None:
+    """SCALE-Sim counts cycles; the model's stalls (an event model with fractional demand lines) are
+    reported as whole cycles too."""
+    d = NPUDesign(rows=8, cols=8, dataflow=dataflow, ifmap_kb=1, filter_kb=1, ofmap_kb=1, dram_bw=3)
+    for lay in load_workload("resnet18")[-4:]:
+        m = evaluate_layer(lay, d)
+        assert float(m["cycles"]).is_integer() and float(m["stall_cycles"]).is_integer()
+        assert m["stall_cycles"] > 0 or dataflow == "rs"  # 1 KB buffers stall the systolic dataflows

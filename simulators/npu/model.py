@@ -25,7 +25,8 @@ are exact on every cached SCALE-Sim case (352 layers: ResNet-18, a small suite a
 of random designs, ``experiments/validate_npu.py``).  Operands too large for a copy table
 (COPY_TABLE_LIMIT entries) keep the closed form.  What stays approximate is the timing: SCALE-Sim
 takes the per-cycle maximum of the three operands' stalls, we add stalls of distinct events and place
-refills at fold-level demand lines (total cycles: MAE 0.14%, max 4.8% over the same cases).
+refills at fold-level demand lines, rounded to whole cycles (total cycles: MAE 0.14%, max 4.8% over the
+same cases).
 
 Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
 counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
@@ -937,8 +938,9 @@ def evaluate_layer(layer: Layer, design: NPUDesign | Mapping[str, Any]) -> dict[
                                               math.ceil(m / max(1, min(sets, m))))
         out["dram_filter_reads"] = _reuse_dram(w * m, f_buf, strips)
         out["dram_ofmap_writes"] = _reuse_dram(npx * m, o_buf, 1)
-        dram_time = max(out["dram_ifmap_reads"], out["dram_filter_reads"], out["dram_ofmap_writes"]) / d.dram_bw
-        out["stall_cycles"] = max(0.0, dram_time - out["compute_cycles"])
+        dram_time = math.ceil(max(out["dram_ifmap_reads"], out["dram_filter_reads"], out["dram_ofmap_writes"])
+                              / d.dram_bw)  # whole cycles: bw words per cycle
+        out["stall_cycles"] = float(max(0, dram_time - out["compute_cycles"]))
     else:
         mp = _mapping(g, d)
         sram_if, sram_f, sram_o = _sram_counts(g, d, mp)
@@ -966,7 +968,7 @@ def evaluate_layer(layer: Layer, design: NPUDesign | Mapping[str, Any]) -> dict[
         out = {"compute_cycles": len(fc) * mp.fold_cycles, "sram_ifmap_reads": sram_if,
                "sram_filter_reads": sram_f, "sram_ofmap_writes": sram_o,
                "dram_ifmap_reads": dram_if, "dram_filter_reads": dram_f, "dram_ofmap_writes": int(cum[-1]),
-               "stall_cycles": stall,
+               "stall_cycles": float(round(stall)),  # whole cycles, as SCALE-Sim counts them
                # each MAC reads its two operand registers and updates its psum register, and forwards
                # the moving operands to a neighbour (systolic array: two hops per MAC)
                "rf_accesses": 3 * npx * w * m, "noc_hops": 2 * npx * w * m,
