@@ -535,6 +535,16 @@ class _LazyCopies:
         return self._get().n_copies
 
 
+def _diag_copies(im: _Im2col, dataflow: str, n_tiles: int, t: int, ar: int,
+                 entry: Callable[..., tuple[np.ndarray, np.ndarray]], fold_tile: np.ndarray) -> _LazyCopies | None:
+    """The lazily built copy table of a forward ifmap stream (os/ws), or None above COPY_TABLE_LIMIT
+    entries (the closed form then stands alone)."""
+    if n_tiles * t * ar > COPY_TABLE_LIMIT:
+        return None
+    return _LazyCopies((im.l.dims, dataflow, ar),
+                       lambda: _DiagCopies(n_tiles, t, ar, entry, im.n_words, im.n_slots), fold_tile)
+
+
 def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
              ) -> tuple[_ReadStream, _ReadStream]:
     """Prefetch order and per-fold demanded words of the ifmap and filter operands, following
@@ -546,16 +556,12 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
     if d.dataflow == "os":  # ifmap tile k: pixels [k*ar, (k+1)*ar) as columns, window rows
         ifm = _diag_valid_stream(fr, mp.row_fold, w, ar,
                                  lambda k, j, x: im.window_prefix(k * ar + j, x), valid_if)
-        if mp.row_fold * w * ar <= COPY_TABLE_LIMIT:
-            ifm.copies = _LazyCopies((layer.dims, "os", ar), lambda: _DiagCopies(
-                mp.row_fold, w, ar, lambda k, x, j: im.address(k * ar + j, x), im.n_words, im.n_slots), fr)
+        ifm.copies = _diag_copies(im, "os", mp.row_fold, w, ar, lambda k, x, j: im.address(k * ar + j, x), fr)
         fil = _diag_stream(fc, mp.col_fold, w, ac, m - (mp.col_fold - 1) * ac, 1.0, w * m)
     elif d.dataflow == "ws":  # ifmap tile k: window indices [k*ar, (k+1)*ar) as columns, pixel rows
         ifm = _diag_valid_stream(fr, mp.row_fold, npx, ar,
                                  lambda k, j, x: im.pixel_prefix(k * ar + j, x), valid_if)
-        if mp.row_fold * npx * ar <= COPY_TABLE_LIMIT:
-            ifm.copies = _LazyCopies((layer.dims, "ws", ar), lambda: _DiagCopies(
-                mp.row_fold, npx, ar, lambda k, x, j: im.address(x, k * ar + j), im.n_words, im.n_slots), fr)
+        ifm.copies = _diag_copies(im, "ws", mp.row_fold, npx, ar, lambda k, x, j: im.address(x, k * ar + j), fr)
         fil = _rowmajor_stream(fc, fr, w, ac, _used(m, ac), ar, 1.0, w * m)
     else:  # is: ifmap tile fc = pixels [fc*ac, ...) as columns, window rows, stored row-major
         pix = np.arange(mp.col_fold * ac).reshape(mp.col_fold, ac)
@@ -717,7 +723,7 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
         line0 = starts[k] + lo_line
         if st.copies is not None:  # per-word scan: a word hits on any copy
             own, positions_of, lines = st.copies(k)
-            own_set = own // eps
+            own_set = own // eps if st.descending else own  # forward scans search positions directly
             copy_sets = _copy_sets(positions_of, eps, (len(own), st.copies.n_copies) if st.descending else None)
             i = 0
             while True:
