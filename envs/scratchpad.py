@@ -42,7 +42,9 @@ policy, explicit victim picks, (allocator ``two_sided``/``hinted``) one address 
 Early drops (``env.drops=true``): between two ops, an action ``n_ops + k`` of the sequential face evicts
 resident tensor ``k`` before space runs short, as an ILP schedule may (a dirty one is written back).
 Off by default: it widens both faces, and the default faces already reach the addressed ILP optimum in
-77 of 79 tiny cases against 78 with drops (``experiments/scratchpad_reachability.py``).
+77 of 79 tiny cases against 78 with drops (``experiments/scratchpad_reachability.py``); allocator
+``pinned`` with drops reaches all 79 through the sequential face (its hint is the address itself, and
+each placement of a tensor, a reload too, is a decision: placement key ``name@k`` for the k-th).
 """
 
 from __future__ import annotations
@@ -60,11 +62,17 @@ from archgym.fields import SequentialFields, option
 from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
 from archgym.registry import simulator_for
 from archgym.simulators.scratchpad import model as spm
-from archgym.simulators.scratchpad.model import PLACEMENT_LEVELS, Budgets, Result
+from archgym.simulators.scratchpad.model import (
+    PLACEMENT_LEVELS,
+    REPLACING_ALLOCATORS,
+    Budgets,
+    Result,
+    split_placement_key,
+)
 from archgym.simulators.scratchpad.replay import Replay, Schedule, graph_name
 from archgym.space import Categorical, DesignSpace, Float, Point
 
-ENV_ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal")
+ENV_ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "pinned", "ideal")
 VICTIM_POLICIES = ("belady", "belady_fit", "cheapest_fit", "lru")
 #: explicit victim knobs of the parameter face: the first decisions a point can override (then the policy)
 MAX_VICTIM_KNOBS = 64
@@ -165,8 +173,10 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             raise DesignError(f"field 'placement': allocator '{self.config.allocator}' takes no placement hints")
         hints = []
         for name, h in sorted(placement.items()):
-            if name not in self.g.tensor_index:
-                raise DesignError(f"field 'placement': unknown tensor '{name}'")
+            tensor, k = split_placement_key(name)
+            if tensor not in self.g.tensor_index or (k > 1 and self.config.allocator not in REPLACING_ALLOCATORS):
+                raise DesignError(f"field 'placement': unknown tensor '{name}'" + (
+                    " (name@k keys are for allocator 'pinned')" if tensor in self.g.tensor_index else ""))
             if not isinstance(h, (int, float)) or isinstance(h, bool) or not 0.0 <= float(h) <= 1.0:
                 raise DesignError(f"field 'placement': hint of '{name}' must be a number in [0, 1], got {h!r}")
             hints.append((name, float(h)))
@@ -267,7 +277,7 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             return replace(design, order=order, state=sim)
         if action >= self.n_ops + self.n_tensors:
             level = action - self.n_ops - self.n_tensors
-            name = self.g.tensors[sim.queue[0]].name
+            name = sim.placement_key()
             sim.place(level)
             placement = tuple(sorted((*design.placement, (name, level / (self.placement_levels - 1)))))
             return replace(design, placement=placement, state=sim)

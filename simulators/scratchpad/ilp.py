@@ -62,6 +62,9 @@ class ILPResult:
     #: (step, tensor) drops of the addressed replay: tensors the ILP evicts before space runs short (with
     #: ``result.order``, ``result.evictions`` and the ILP's addresses they are the whole schedule)
     drops: list[tuple[int, str]] = field(default_factory=list)
+    #: ``addresses=True``: the ILP's address of each tensor at each 1-based step, {(tensor, step): address}
+    #: (the ``explicit`` allocator's placement; meaningful where the tensor is resident)
+    addresses: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 class _Model:
@@ -328,7 +331,8 @@ def solve_ilp(graph: nx.DiGraph | CompiledGraph, capacity: int, time_limit: floa
     bound = max(0.0, bound)
     nc = replay.non_compulsory
     gap = 0.0 if nc <= bound + 0.5 else (nc - bound) / nc
-    return ILPResult(replay, obj, bound, gap, gap == 0.0, secs, res.message, drops)
+    return ILPResult(replay, obj, bound, gap, gap == 0.0, secs, res.message, drops,
+                     resident["offsets"] if addresses else {})
 
 
 def solve_decomposed(graph: nx.DiGraph | CompiledGraph, capacity: int, segment: int = 12,

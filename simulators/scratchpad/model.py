@@ -25,6 +25,10 @@ for DNN Accelerators", 2023):
   hint h in [0, 1]: among the fitting gaps, the one whose nearest legal offset is closest to
   h * (capacity - size), the tensor pushed against that gap's edge nearest the target; h = 0 is
   first fit, h = 1 the high side of ``two_sided``, values between reach every gap edge),
+  ``pinned`` (the hint is the address itself: offset round(h * (capacity - size)) when that range is
+  free, so a tensor can sit in the middle of a hole, else ``hinted``'s nearest gap edge; its 65 levels
+  reach every address of a scratchpad up to 64 B larger than the tensor, e.g. the ILP's mid-hole
+  addresses on the tiny reachability graphs),
   ``ideal`` (capacity only, no fragmentation), ``explicit`` (the address of each tensor
   at each step where it is placed, given as {(tensor, step): address}: the ILP's allocation).
   Tensors never move while resident; fragmentation may force an eviction although the total free
@@ -54,10 +58,29 @@ import numpy as np
 from archgym.errors import ConfigError, DesignError
 from archgym.simulators.scratchpad.graphs import validate_graph
 
-ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "ideal", "explicit")
+ALLOCATORS = ("first_fit", "best_fit", "two_sided", "hinted", "pinned", "ideal", "explicit")
 #: allocators whose placement takes per-tensor address hints, and the hint resolution of a placement decision
-#: (``two_sided``: low/high; ``hinted``: targets 0, 1/8, ..., 1 of the free range)
-PLACEMENT_LEVELS = {"two_sided": 2, "hinted": 9}
+#: (``two_sided``: low/high; ``hinted``: targets 0, 1/8, ..., 1 of the free range; ``pinned``: 0, 1/64, ..., 1)
+PLACEMENT_LEVELS = {"two_sided": 2, "hinted": 9, "pinned": 65}
+#: allocators whose hints are floats in [0, 1] (``ScratchpadSim(hint=...)``)
+FLOAT_HINT_ALLOCATORS = ("hinted", "pinned")
+#: allocators where every placement of a tensor (a reload too) has a hint of its own; the others keep a
+#: tensor's first hint for all its placements
+REPLACING_ALLOCATORS = ("pinned",)
+
+
+def placement_key(tensor: str, k: int) -> str:
+    """The key of a placement hint in a design: the tensor's name for its first placement, ``name@k`` for
+    its k-th (k >= 2, allocator ``pinned`` only)."""
+    return tensor if k == 1 else f"{tensor}@{k}"
+
+
+def split_placement_key(key: str) -> tuple[str, int]:
+    """(tensor, k) of a placement key (see :func:`placement_key`); k = 1 for a plain tensor name."""
+    name, at, k = key.rpartition("@")
+    if at and k.isdigit() and int(k) >= 2:
+        return name, int(k)
+    return key, 1
 
 
 @dataclass(frozen=True)
@@ -142,11 +165,14 @@ class ScratchpadSim:
 
     def __init__(self, graph: nx.DiGraph | CompiledGraph, capacity: int, allocator: str = "first_fit",
                  placement: dict[tuple[str, int], int] | None = None, high: Sequence[bool] | np.ndarray | None = None,
-                 hint: Sequence[float] | None = None, decided: Sequence[bool] | np.ndarray | None = None):
-        """``decided`` (two_sided/hinted only): which tensors' hints are fixed.  When given, placing an
+                 hint: Sequence[float] | None = None, decided: Sequence[bool] | np.ndarray | None = None,
+                 later_hints: dict[tuple[int, int], float] | None = None):
+        """``decided`` (allocators with hints): which tensors' hints are fixed.  When given, placing an
         undecided tensor where the hint levels lead to more than one address stops with status "place"
         (answer with :meth:`place`), so a sequential agent chooses each tensor's hint at its first placement
-        that has a choice; without it every hint is fixed."""
+        that has a choice; without it every hint is fixed.  ``later_hints`` (``pinned``): {(tensor, k): hint}
+        of the tensor's k-th placement (k >= 2); with ``decided`` a later placement without one is a
+        decision too, without it the tensor keeps its previous hint."""
         self.g = compile_graph(graph)
         if allocator not in ALLOCATORS:
             raise ConfigError("allocator", f"must be one of {ALLOCATORS}, got {allocator!r}")
@@ -157,14 +183,20 @@ class ScratchpadSim:
         self.high = np.asarray(high if high is not None else [], dtype=bool)
         if allocator == "two_sided" and len(self.high) != len(self.g.tensors):
             raise ConfigError("high", f"needs {len(self.g.tensors)} entries, got {len(self.high)}")
-        if (allocator == "hinted") != (hint is not None):
-            raise ConfigError("hint", "give one float in [0, 1] per tensor exactly when allocator='hinted'")
+        if (allocator in FLOAT_HINT_ALLOCATORS) != (hint is not None):
+            raise ConfigError("hint", f"give one float in [0, 1] per tensor exactly when allocator is one of "
+                                      f"{FLOAT_HINT_ALLOCATORS}")
         self.hint = np.asarray(hint if hint is not None else [], dtype=float)
-        if allocator == "hinted" and (len(self.hint) != len(self.g.tensors) or not np.all((self.hint >= 0) & (self.hint <= 1))):
+        if allocator in FLOAT_HINT_ALLOCATORS and (len(self.hint) != len(self.g.tensors)
+                                                   or not np.all((self.hint >= 0) & (self.hint <= 1))):
             raise ConfigError("hint", f"needs {len(self.g.tensors)} floats in [0, 1]")
         if decided is not None and allocator not in PLACEMENT_LEVELS:
-            raise ConfigError("decided", f"placement decisions need allocator two_sided or hinted, not {allocator!r}")
+            raise ConfigError("decided", f"placement decisions need an allocator of {tuple(PLACEMENT_LEVELS)}, "
+                                         f"not {allocator!r}")
         self.decided = None if decided is None else np.array(decided, dtype=bool)
+        if later_hints and allocator not in REPLACING_ALLOCATORS:
+            raise ConfigError("later_hints", f"hints of later placements need an allocator of {REPLACING_ALLOCATORS}")
+        self.later_hints = dict(later_hints or {})
         self.placing = False  # a placement decision is pending (for queue[0])
         self.placement = {(self.g.tensor_index[k], int(step)): int(v) for (k, step), v in (placement or {}).items()
                           if k in self.g.tensor_index}
@@ -182,6 +214,7 @@ class ScratchpadSim:
         self.last_use = np.zeros(len(g.tensors), dtype=np.int64)
         self.n_pred_left = np.array([len(p) for p in g.preds], dtype=np.int64)
         self.executed = np.zeros(len(g.ops), dtype=bool)
+        self.n_placed = np.zeros(len(g.tensors), dtype=np.int64)  # placements of each tensor so far
         self.order: list[int] = []
         self.evictions: list[str] = []
         self.compulsory = 0
@@ -190,6 +223,7 @@ class ScratchpadSim:
         self.peak = 0
         self.frag_evictions = 0
         self.forced_resets = 0
+        self.resetting = False  # the pending op's working set is being re-placed after a forced reset
         self.failed = ""
         self.pending: int | None = None
         self.queue: list[int] = []
@@ -267,27 +301,59 @@ class ScratchpadSim:
     def placement_options(self) -> list[int]:
         """While a placement decision is pending: the hint levels worth choosing, one per distinct address
         (the lowest level leading to it), in increasing level."""
-        if not self.placing:
-            return []
-        return list(self._level_offsets(self.queue[0]))
+        return list(self.placement_addresses())
+
+    def placement_addresses(self) -> dict[int, int]:
+        """While a placement decision is pending: {level: address} of :meth:`placement_options`."""
+        return self._level_offsets(self.queue[0]) if self.placing else {}
+
+    def placement_key(self) -> str:
+        """While a placement decision is pending: the design key its hint is stored under."""
+        return placement_key(self.g.tensors[self.queue[0]].name, self._later_placement())
+
+    def _later_placement(self) -> int:
+        """k of the pending tensor's k-th placement where it has a hint of its own (``pinned``), else 1."""
+        return int(self.n_placed[self.queue[0]]) + 1 if self.allocator in REPLACING_ALLOCATORS else 1
 
     def place(self, level: int) -> str:
-        """Answer the pending placement decision with a hint level (0 .. PLACEMENT_LEVELS - 1); the tensor's
-        hint stays fixed for its later placements.  Continues the pending op like ``evict``."""
+        """Answer the pending placement decision with a hint level (0 .. PLACEMENT_LEVELS - 1); the hint holds
+        for the tensor's later placements (``pinned``: until a later placement is decided).  Continues the
+        pending op like ``evict``."""
         if level not in self.placement_options():
             raise DesignError(f"placement level {level} is not an option here; options: {self.placement_options()}")
-        t = self.queue[0]
-        self._set_hint(t, level / (PLACEMENT_LEVELS[self.allocator] - 1))
-        self.placing = False
-        return self._advance()
+        return self._answer(level / (PLACEMENT_LEVELS[self.allocator] - 1))
 
-    def _set_hint(self, t: int, h: float) -> None:
-        assert self.decided is not None
+    def place_default(self) -> tuple[float, str]:
+        """Answer the pending placement decision as the default policy does: hint 0 at a tensor's first
+        placement, its previous hint at a later one.  Returns (the hint, the status)."""
+        h = float(self.hint[self.queue[0]]) if self._later_placement() > 1 else 0.0
+        return h, self._answer(h)
+
+    def _answer(self, h: float) -> str:
+        assert self.decided is not None and self.placing
+        t = self.queue[0]
         if self.allocator == "two_sided":
             self.high[t] = h >= 0.5
         else:
             self.hint[t] = h
-        self.decided[t] = True
+        k = self._later_placement()
+        if k > 1:
+            self.later_hints[t, k] = h
+        else:
+            self.decided[t] = True
+        self.placing = False
+        return self._advance()
+
+    def _asks_placement(self, t: int) -> bool:
+        """Whether placing tensor t now is a decision (and, for a later ``pinned`` placement with a hint of
+        its own, take that hint): its hint is open and the levels lead to more than one address."""
+        k = int(self.n_placed[t]) + 1
+        if k > 1 and self.allocator in REPLACING_ALLOCATORS:
+            if (t, k) in self.later_hints:
+                self.hint[t] = self.later_hints[t, k]
+                return False
+            return self.decided is not None and len(self._level_offsets(t)) > 1
+        return self.decided is not None and not self.decided[t] and len(self._level_offsets(t)) > 1
 
     def _level_offsets(self, t: int) -> dict[int, int]:
         """{level: offset} of the levels leading to distinct addresses for tensor t (none if it fits nowhere)."""
@@ -330,9 +396,16 @@ class ScratchpadSim:
             off = self.placement.get((t, len(self.order) + 1))
             if off is None or off < 0 or off + size > self.capacity:
                 raise DesignError(f"placement of '{self.g.tensors[t].name}' missing or out of range")
-            return off if all(o + sz <= off or off + size <= o for o, sz, _ in self.blocks) else None
+            return off if self._is_free(off, size) else None
         if self.allocator == "hinted":
             return self._place_hinted(size, self.hint[t] * (self.capacity - size))
+        if self.allocator == "pinned":
+            # after a forced reset, edges only: an edge placement never splits a hole, so the working set
+            # re-placed into the empty scratchpad always fits; a mid-hole one might not
+            target = round(self.hint[t] * (self.capacity - size))
+            if self._is_free(target, size) and not self.resetting:
+                return target
+            return self._place_hinted(size, target)
         best, best_gap, cur = None, None, 0
         for off, sz, _ in [*self.blocks, (self.capacity, 0, -1)]:
             gap = off - cur
@@ -345,6 +418,10 @@ class ScratchpadSim:
                     best, best_gap = cur, gap
             cur = max(cur, off + sz)
         return best
+
+    def _is_free(self, off: int, size: int) -> bool:
+        """Whether [off, off + size) overlaps no resident tensor."""
+        return all(o + sz <= off or off + size <= o for o, sz, _ in self.blocks)
 
     def _place_hinted(self, size: int, target: float) -> int | None:
         """Offset at a fitting gap's edge nearest ``target`` (ties: lower address)."""
@@ -363,9 +440,10 @@ class ScratchpadSim:
         """An independent copy of the current state (the compiled graph is shared, read-only)."""
         new = object.__new__(ScratchpadSim)
         new.__dict__.update(self.__dict__)
-        for name in ("in_dram", "loaded_once", "remaining", "last_use", "n_pred_left", "executed", "hint", "high"):
+        for name in ("in_dram", "loaded_once", "remaining", "last_use", "n_pred_left", "executed", "hint", "high",
+                     "n_placed"):
             setattr(new, name, getattr(self, name).copy())
-        for name in ("offset", "blocks", "order", "evictions", "queue", "protected"):
+        for name in ("offset", "blocks", "order", "evictions", "queue", "protected", "later_hints"):
             setattr(new, name, type(getattr(self, name))(getattr(self, name)))
         new.future = list(self.future) if self.future is not None else None
         new.decided = self.decided.copy() if self.decided is not None else None
@@ -386,6 +464,7 @@ class ScratchpadSim:
                 self.in_dram[t] = True
             self._release(t)
         self.forced_resets += 1
+        self.resetting = True
         assert self.pending is not None  # a reset happens only while placing the pending op's tensors
         self.queue = [t for t in self.g.working_set[self.pending] if t not in self.offset]
 
@@ -395,7 +474,7 @@ class ScratchpadSim:
         while self.queue:
             t = self.queue[0]
             size = int(g.size[t])
-            if self.decided is not None and not self.decided[t] and len(self._level_offsets(t)) > 1:
+            if self._asks_placement(t):
                 self.placing = True
                 return "place"
             off = self._place(t)
@@ -408,6 +487,7 @@ class ScratchpadSim:
                 continue
             self.queue.pop(0)
             self.offset[t] = off
+            self.n_placed[t] += 1
             self.used += size
             if off >= 0:
                 bisect.insort(self.blocks, (off, size, t))
@@ -421,6 +501,7 @@ class ScratchpadSim:
         # execute
         i = self.pending
         assert i is not None
+        self.resetting = False
         self.peak = max(self.peak, self.used)
         self.executed[i] = True
         self.order.append(i)

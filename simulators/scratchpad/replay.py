@@ -23,7 +23,9 @@ from archgym.errors import ConfigError, DesignError
 from archgym.problem import Simulator
 from archgym.simulators.scratchpad import graphs
 from archgym.simulators.scratchpad.model import (
+    FLOAT_HINT_ALLOCATORS,
     PLACEMENT_LEVELS,
+    REPLACING_ALLOCATORS,
     Budgets,
     CompiledGraph,
     Result,
@@ -32,6 +34,7 @@ from archgym.simulators.scratchpad.model import (
     budgets,
     compile_graph,
     min_peak_order,
+    split_placement_key,
 )
 
 BUDGET_NAMES = ("m_r", "m_h", "m_p")
@@ -131,22 +134,33 @@ class Replay:
         kwargs = self.hints(placement)
         if decisions and self.allocator in PLACEMENT_LEVELS:
             decided = np.zeros(self.n_tensors, dtype=bool)
-            decided[[self.g.tensor_index[name] for name, _ in placement]] = True
+            decided[[self.g.tensor_index[name] for name, _ in placement if "@" not in name]] = True
             kwargs["decided"] = decided
         return ScratchpadSim(self.g, self.capacity, self.allocator, **kwargs)
 
     def hints(self, placement: tuple[tuple[str, float], ...]) -> dict[str, Any]:
-        """Allocator keyword arguments of ScratchpadSim for a design's placement hints."""
+        """Allocator keyword arguments of ScratchpadSim for a design's placement hints (keys: tensor names,
+        and ``name@k`` for the k-th placement under ``pinned``)."""
+        first: list[tuple[int, float]] = []
+        later: dict[tuple[int, int], float] = {}
+        for key, h in placement:
+            name, k = split_placement_key(key)
+            if name not in self.g.tensor_index or (k > 1 and self.allocator not in REPLACING_ALLOCATORS):
+                raise DesignError(f"field 'placement': unknown tensor '{key}'")
+            if k == 1:
+                first.append((self.g.tensor_index[name], h))
+            else:
+                later[self.g.tensor_index[name], k] = h
         if self.allocator == "two_sided":
             high = np.zeros(self.n_tensors, dtype=bool)
-            for name, h in placement:
-                high[self.g.tensor_index[name]] = h >= 0.5
+            for t, h in first:
+                high[t] = h >= 0.5
             return {"high": high}
-        if self.allocator == "hinted":
+        if self.allocator in FLOAT_HINT_ALLOCATORS:
             hint = np.zeros(self.n_tensors)
-            for name, h in placement:
-                hint[self.g.tensor_index[name]] = h
-            return {"hint": hint}
+            for t, h in first:
+                hint[t] = h
+            return {"hint": hint, "later_hints": later} if self.allocator in REPLACING_ALLOCATORS else {"hint": hint}
         return {}
 
     def completion(self, order: tuple[str, ...] | list[str]) -> list[str]:
@@ -160,9 +174,6 @@ class Replay:
         """Run the decisions; a victim decision beyond ``evictions`` inside the order takes Belady's victim
         and a placement decision of a tensor without a hint takes hint 0, except those of the last op,
         which stay pending.  Returns (sim, all victims taken, all hints decided)."""
-        for name, _ in placement:
-            if name not in self.g.tensor_index:
-                raise DesignError(f"field 'placement': unknown tensor '{name}'")
         for i, (step, _) in enumerate(drops):
             if not 0 <= step <= len(order) or (i and step < drops[i - 1][0]):
                 raise DesignError(f"field 'drops[{i}]': step {step} must be in [0, {len(order)}] and not "
@@ -192,8 +203,8 @@ class Replay:
                 if pos == len(order) - 1 and (status == "place" or k >= len(evictions)):
                     break
                 if status == "place":
-                    decided[self.g.tensors[sim.queue[0]].name] = 0.0
-                    status = sim.place(0)
+                    key = sim.placement_key()
+                    decided[key], status = sim.place_default()
                 elif k < len(evictions):
                     if evictions[k] not in sim.candidates():
                         raise DesignError(f"field 'evictions': choice {k} '{evictions[k]}' is not an eviction "
@@ -233,7 +244,7 @@ class Replay:
 
         def default_decisions(status: str) -> None:
             while status in ("victim", "place"):
-                status = (sim.place(sim.placement_options()[0]) if status == "place"
+                status = (sim.place_default()[1] if status == "place"
                           else sim.evict(self.g.tensors[belady(sim, sim.candidate_indices())].name))
 
         if sim.pending is not None and not sim.failed:
