@@ -62,13 +62,7 @@ from archgym.fields import SequentialFields, option
 from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
 from archgym.registry import simulator_for
 from archgym.simulators.scratchpad import model as spm
-from archgym.simulators.scratchpad.model import (
-    PLACEMENT_LEVELS,
-    REPLACING_ALLOCATORS,
-    Budgets,
-    Result,
-    split_placement_key,
-)
+from archgym.simulators.scratchpad.model import PLACEMENT_LEVELS, Budgets, Result
 from archgym.simulators.scratchpad.replay import Replay, Schedule, graph_name
 from archgym.space import Categorical, DesignSpace, Float, Point
 
@@ -173,10 +167,6 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             raise DesignError(f"field 'placement': allocator '{self.config.allocator}' takes no placement hints")
         hints = []
         for name, h in sorted(placement.items()):
-            tensor, k = split_placement_key(name)
-            if tensor not in self.g.tensor_index or (k > 1 and self.config.allocator not in REPLACING_ALLOCATORS):
-                raise DesignError(f"field 'placement': unknown tensor '{name}'" + (
-                    " (name@k keys are for allocator 'pinned')" if tensor in self.g.tensor_index else ""))
             if not isinstance(h, (int, float)) or isinstance(h, bool) or not 0.0 <= float(h) <= 1.0:
                 raise DesignError(f"field 'placement': hint of '{name}' must be a number in [0, 1], got {h!r}")
             hints.append((name, float(h)))

@@ -100,7 +100,8 @@ def point_of_sequence(problem: Any, actions: list[int]) -> dict[str, Any]:
     point.update({f"prio.{op}": (levels - 1 - pos) / (levels - 1) for pos, op in enumerate(order)})
     point.update({f"evict.{i}": 0.0 for i in range(problem.victim_knobs)})
     point.update({f"addr.{t.name}": 0.0 for t in problem.g.tensors})
-    point.update(dict((f"addr.{name}", h) for name, h in design.placement if "@" not in name))
+    point.update(dict((f"addr.{name}", h) for name, h in design.placement
+                         if sp.split_placement_key(name)[1] == 1))
     if problem.config.drops:
         point.update({f"drop.{t.name}": 0.0 for t in problem.g.tensors})
         assert len({name for _, name in design.drops}) == len(design.drops), "a tensor dropped twice"

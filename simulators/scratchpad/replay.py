@@ -134,7 +134,8 @@ class Replay:
         kwargs = self.hints(placement)
         if decisions and self.allocator in PLACEMENT_LEVELS:
             decided = np.zeros(self.n_tensors, dtype=bool)
-            decided[[self.g.tensor_index[name] for name, _ in placement if "@" not in name]] = True
+            decided[[self.g.tensor_index[name] for name, _ in placement
+                     if split_placement_key(name)[1] == 1]] = True
             kwargs["decided"] = decided
         return ScratchpadSim(self.g, self.capacity, self.allocator, **kwargs)
 
@@ -146,7 +147,8 @@ class Replay:
         for key, h in placement:
             name, k = split_placement_key(key)
             if name not in self.g.tensor_index or (k > 1 and self.allocator not in REPLACING_ALLOCATORS):
-                raise DesignError(f"field 'placement': unknown tensor '{key}'")
+                raise DesignError(f"field 'placement': unknown tensor '{key}'" + (
+                    f" (name@k keys are for allocator {REPLACING_ALLOCATORS})" if name in self.g.tensor_index else ""))
             if k == 1:
                 first.append((self.g.tensor_index[name], h))
             else:
