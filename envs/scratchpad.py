@@ -35,6 +35,14 @@ in the parameter face; so both faces express the same schedules.  The episode st
 schedule (whose completion is the min-peak + Belady baseline, hints 0) and terminates when every
 operator has run.
 
+Allocator ``pinned`` (hint = address, each placement a decision of its own): the default policy places
+an open decision where the greedy-by-size packing of the completed order's residencies puts it
+(``simulators/scratchpad/layout.py``, TFLite's offline arena planner), not at hint 0: the online
+placements of the other allocators can split the free space for good where the order fits in a packed
+layout (held-out skewed5_n16_f4_w7 at M_P: hinted 376 KB of traffic, pinned's default 0 B, the ILP's
+optimum).  Its sequential face has one more placement action, the packed layout's address, and its
+parameter face a ``layout`` knob (packed | hints).
+
 Parameter face (black-box agents): list-scheduling priorities mixed with a reference order, a victim
 policy, explicit victim picks, (allocator ``two_sided``/``hinted``) one address hint per tensor and
 (``env.drops``) one early-drop step per tensor; see ``space``.
@@ -62,7 +70,7 @@ from archgym.fields import SequentialFields, option
 from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
 from archgym.registry import simulator_for
 from archgym.simulators.scratchpad import model as spm
-from archgym.simulators.scratchpad.model import PLACEMENT_LEVELS, Budgets, Result
+from archgym.simulators.scratchpad.model import PLACEMENT_LEVELS, REPLACING_ALLOCATORS, Budgets, Result, placement_key
 from archgym.simulators.scratchpad.replay import Replay, Schedule, graph_name
 from archgym.space import Categorical, DesignSpace, Float, Point
 
@@ -71,6 +79,8 @@ VICTIM_POLICIES = ("belady", "belady_fit", "cheapest_fit", "lru")
 #: explicit victim knobs of the parameter face: the first decisions a point can override (then the policy)
 MAX_VICTIM_KNOBS = 64
 REFERENCE_ORDERS = ("min_peak", "topo")
+#: ``layout`` knob (allocator pinned): the offline greedy-by-size packing of the order, or the addr.* hints
+LAYOUTS = ("packed", "hints")
 
 
 @dataclass
@@ -96,10 +106,11 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
                         DesignProblem[Schedule]):
     """Scratchpad scheduling of a DNN operator graph: operator order, evictions and placement (COSMA).
 
-    Action Space: ``Discrete(n_ops + n_tensors + levels)``: ``i < n_ops`` runs operator i (when ready and no
+    Action Space: ``Discrete(n_ops + n_tensors + placement_actions)``: ``i < n_ops`` runs operator i (when ready and no
     decision is pending), ``n_ops + k`` evicts tensor k (when a victim decision is pending and k is a
     candidate, or with ``drops`` between two ops when k is resident), ``n_ops + n_tensors + l`` places the
-    pending tensor at hint level l (levels: 9 hinted, 2 two_sided, 0 otherwise).
+    pending tensor at hint level l (levels: 9 hinted, 2 two_sided, 65 pinned, 0 otherwise; pinned: level 65
+    places at the packed layout's address, as the default policy does).
     Observation Space: ``Box(0, 1, (3 n_ops + 6 n_tensors + 2,))``: per op executed/ready/pending, per tensor
     resident/dirty/candidate/consumers left/size/being placed, and the fractions of ops run and of the
     scratchpad filled.
@@ -210,7 +221,8 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
 
     @cached_property
     def _baselines(self) -> dict[str, Schedule]:
-        """COSMA's comparison points under the configured allocator (no hints: lowest fit)."""
+        """COSMA's comparison points under the configured allocator (no hints: lowest fit); under ``pinned`` also
+        the default policy's schedule (min-peak order, Belady, the packed layout)."""
         out = {}
         for name, order, policy in (("topo_belady", self.reference["topo"], "belady"),
                                     ("minpeak_belady", self.min_peak_order, "belady"),
@@ -218,6 +230,8 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(()))
             r = spm.run_order(sim, order, spm.POLICIES[policy])
             out[name] = self.replay.make(r.order, r.evictions, self._zero_hints)
+        if self.config.allocator in REPLACING_ALLOCATORS:  # the default policy: min-peak, Belady, packed layout
+            out["minpeak_packed"] = self.replay.make(self.min_peak_order, ())
         return out
 
     @cached_property
@@ -236,8 +250,14 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         """Hint levels of a placement decision (0: the allocator takes no hints)."""
         return PLACEMENT_LEVELS.get(self.config.allocator, 0)
 
+    @property
+    def placement_actions(self) -> int:
+        """Actions of a placement decision: one per hint level, and under ``pinned`` one more (the last) that
+        places as the default policy does, at the packed layout's address (``layout.packed_hints``)."""
+        return self.placement_levels + (self.config.allocator in REPLACING_ALLOCATORS)
+
     def num_actions(self) -> int:
-        return self.n_ops + self.n_tensors + self.placement_levels
+        return self.n_ops + self.n_tensors + self.placement_actions
 
     def action_mask(self, design: Schedule) -> np.ndarray:
         sim = self.replay.state(design)
@@ -246,6 +266,7 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             return mask
         if sim.placing:
             mask[[self.n_ops + self.n_tensors + level for level in sim.placement_options()]] = True
+            mask[self.n_ops + self.n_tensors + self.placement_levels:] = True  # pinned: the packed layout's
         elif sim.pending is not None:
             mask[[self.n_ops + t for t in sim.candidate_indices()]] = True
         else:
@@ -268,8 +289,12 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         if action >= self.n_ops + self.n_tensors:
             level = action - self.n_ops - self.n_tensors
             name = sim.placement_key()
-            sim.place(level)
-            placement = tuple(sorted((*design.placement, (name, level / (self.placement_levels - 1)))))
+            if level < self.placement_levels:
+                sim.place(level)
+                h = level / (self.placement_levels - 1)
+            else:
+                h, _ = sim.place_default(self.replay.default_hints(self.completion(design.order)))
+            placement = tuple(sorted((*design.placement, (name, h))))
             return replace(design, placement=placement, state=sim)
         tensor = self.g.tensors[action - self.n_ops].name
         if sim.pending is None:  # an early drop (env.drops)
@@ -322,7 +347,9 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         many levels as ops, so every topological order is a point).  Victim decision ``i`` evicts the
         candidate at position ``floor(evict.<i> * m)`` of the ``m`` candidates ranked by ``victim``
         (0: the policy's own choice), so every victim sequence of the first decisions is a point; later
-        decisions follow ``victim``.  Each tensor's address hint is ``addr.<tensor>``.  With ``env.drops``,
+        decisions follow ``victim``.  Each tensor's address hint is ``addr.<tensor>``; under ``pinned``,
+        ``layout`` = packed ignores them and pins every placement where the greedy-by-size packing of the
+        decoded order puts it (``simulators/scratchpad/layout.py``; the default policy's placement).  With ``env.drops``,
         ``drop.<tensor>`` in [0, 1] (n_ops levels) drops the tensor once, early, after
         ``round(drop.<tensor> * (n_ops - 1))`` ops ran if it is resident then (0: never)."""
         knobs: list[Any] = [Categorical("reference", REFERENCE_ORDERS), Float("mix", 0.0, 1.0, levels=11)]
@@ -332,6 +359,8 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         if self.config.allocator in PLACEMENT_LEVELS:
             levels = PLACEMENT_LEVELS[self.config.allocator]
             knobs += [Float(f"addr.{t.name}", 0.0, 1.0, levels=levels) for t in self.g.tensors]
+        if self.config.allocator in REPLACING_ALLOCATORS:
+            knobs.append(Categorical("layout", LAYOUTS))
         if self.config.drops:
             knobs += [Float(f"drop.{t.name}", 0.0, 1.0, levels=max(2, self.n_ops)) for t in self.g.tensors]
         return DesignSpace(knobs)
@@ -343,7 +372,10 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         key = np.array([(1 - mix) * (1 - rank[o] / self.n_ops) + mix * float(point[f"prio.{o}"]) for o in self.g.ops])
         order = spm.decode_order(self.g, key)
         placement: tuple[tuple[str, float], ...] = ()
-        if self.config.allocator in PLACEMENT_LEVELS:
+        if point.get("layout") == "packed":
+            placement = tuple(sorted((placement_key(self.g.tensors[t].name, k), h)
+                                     for (t, k), h in self.replay.default_hints(order).items()))
+        elif self.config.allocator in PLACEMENT_LEVELS:
             placement = tuple(sorted((t.name, float(point[f"addr.{t.name}"])) for t in self.g.tensors))
         sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(placement))
         base = spm.POLICIES[point["victim"]]

@@ -5,7 +5,8 @@ windows 3 to 8, with tensor sizes spread log-uniformly over 1..256 KiB (weights 
 rarely fit and placement matters; none of the shipped workloads looks like them.  Each runs at three
 capacities: M_R, the midpoint of M_R and M_P, and M_P.  Every agent runs ``--seeds`` seeds of
 ``--evals`` evaluations through ``archgym.runner.execute`` on the env's default allocator (``hinted``:
-contiguous addresses, fragmentation counted), against the whole-graph ILP of the same problem with
+contiguous addresses, fragmentation counted; ``--allocator pinned``: hints are addresses and the default
+policy places by the packed offline layout), against the whole-graph ILP of the same problem with
 addresses (COSMA's allocation, proven optimal; the faces reach its optimum in 78 of 79 tiny cases, see
 ``scratchpad_reachability``).  ``--allocator ideal`` compares with the capacity-only ILP instead.
 Reported: each agent's median (over seeds) distance to the optimum, in % of the optimum's traffic plus
@@ -13,6 +14,7 @@ the graph's smallest tensor (so a zero-traffic optimum does not divide by zero),
 min-peak + Belady baseline's distance for scale.
 
     python -m archgym.experiments.bench_scratchpad_heldout [--graphs 6] [--seeds 5] [--evals 2000] [--jobs 2]
+        [--allocator hinted|pinned]
 
 Targets (issue 18): the best agent's median within 5% in every case; every agent within 20%.
 """
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--evals", type=int, default=2000)
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--agents", nargs="*", default=list(AGENTS))
-    ap.add_argument("--allocator", default="hinted", choices=("hinted", "two_sided", "first_fit", "ideal"))
+    ap.add_argument("--allocator", default="hinted", choices=("hinted", "pinned", "two_sided", "first_fit", "ideal"))
     ap.add_argument("--jobs", type=int, default=2, help="agent runs in parallel")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()

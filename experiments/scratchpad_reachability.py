@@ -96,6 +96,8 @@ def point_of_sequence(problem: Any, actions: list[int]) -> dict[str, Any]:
         design = problem.apply_action(design, a)
     order = list(design.order)
     point = {"reference": "min_peak", "mix": 1.0, "victim": "belady"}
+    if "layout" in problem.space().names:
+        point["layout"] = "hints"
     levels = max(32, problem.n_ops)
     point.update({f"prio.{op}": (levels - 1 - pos) / (levels - 1) for pos, op in enumerate(order)})
     point.update({f"evict.{i}": 0.0 for i in range(problem.victim_knobs)})

@@ -161,11 +161,13 @@ def test_gymnasium_make_builds_the_sequential_face():
 
 
 def _default_continuation(p, d):
-    """Finish a partial design by the default policy: min-peak completion, Belady victims, hint level 0."""
+    """Finish a partial design by the default policy: min-peak completion, Belady victims, hint level 0
+    (pinned: the last placement action, the packed layout's address)."""
     while not p.is_terminal(d):
         sim = p.replay.state(d)
         if sim.placing:
-            action = p.n_ops + p.n_tensors + sim.placement_options()[0]
+            action = p.n_ops + p.n_tensors + (p.placement_levels if p.config.allocator == "pinned"
+                                               else sim.placement_options()[0])
         elif sim.pending is not None:
             action = p.n_ops + sp.belady(sim, sim.candidate_indices())
         else:
@@ -174,7 +176,8 @@ def _default_continuation(p, d):
     return d
 
 
-@pytest.mark.parametrize("allocator, drops", [("hinted", False), ("hinted", True), ("two_sided", True)])
+@pytest.mark.parametrize("allocator, drops", [("hinted", False), ("hinted", True), ("two_sided", True),
+                                              ("pinned", False)])
 def test_partial_designs_with_placement_decisions_replay_and_complete(allocator, drops):
     """Placement decisions (and early drops) are part of a design: every partial design of a random
     episode, a pending placement decision included, replays from JSON to the same state (mask and

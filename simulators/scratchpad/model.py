@@ -323,10 +323,12 @@ class ScratchpadSim:
             raise DesignError(f"placement level {level} is not an option here; options: {self.placement_options()}")
         return self._answer(level / (PLACEMENT_LEVELS[self.allocator] - 1))
 
-    def place_default(self) -> tuple[float, str]:
-        """Answer the pending placement decision as the default policy does: hint 0 at a tensor's first
-        placement, its previous hint at a later one.  Returns (the hint, the status)."""
-        h = float(self.hint[self.queue[0]]) if self._later_placement() > 1 else 0.0
+    def place_default(self, plan: dict[tuple[int, int], float] | None = None) -> tuple[float, str]:
+        """Answer the pending placement decision as the default policy does: the hint ``plan`` gives this
+        placement {(tensor, k): hint} (``pinned``: a packed layout, see ``layout.packed_hints``), else hint 0
+        at a tensor's first placement and its previous hint at a later one.  Returns (the hint, the status)."""
+        t, k = self.queue[0], self._later_placement()
+        h = (plan or {}).get((t, k), float(self.hint[t]) if k > 1 else 0.0)
         return h, self._answer(h)
 
     def _answer(self, h: float) -> str:

@@ -4,13 +4,16 @@ A :class:`Schedule` is a (possibly partial) decision sequence: operators run so 
 victim decision so far, and address hints.  :class:`Replay` runs those decisions on a
 :class:`~archgym.simulators.scratchpad.model.ScratchpadSim` and *completes* a partial schedule with a fixed
 default policy, so every schedule has a well-defined cost: the missing operators run in the min-peak order
-(a topological order, so the completion is always legal) and victim decisions beyond the given ones follow
-Belady on the completed order.  The env's two faces build schedules with the same :class:`Replay`, and
+(a topological order, so the completion is always legal), victim decisions beyond the given ones follow
+Belady on the completed order, and open placement decisions take hint 0 (lowest fit) or, under ``pinned``,
+the address the packed offline layout of the completed order gives them (``layout.packed_hints``).
+The env's two faces build schedules with the same :class:`Replay`, and
 :class:`ScratchpadReplay` (the registered Simulator) scores them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +25,7 @@ import numpy as np
 from archgym.errors import ConfigError, DesignError
 from archgym.problem import Simulator
 from archgym.simulators.scratchpad import graphs
+from archgym.simulators.scratchpad.layout import packed_hints
 from archgym.simulators.scratchpad.model import (
     FLOAT_HINT_ALLOCATORS,
     PLACEMENT_LEVELS,
@@ -44,7 +48,8 @@ BUDGET_NAMES = ("m_r", "m_h", "m_p")
 class Schedule:
     """A decision sequence: operators run so far, victims chosen so far, address hints (allocators
     two_sided/hinted: every tensor whose hint has been decided, sorted by name; a tensor not listed has
-    its placement decision still open, hint 0 when the default policy completes the schedule).
+    its placement decision still open, hint 0 when the default policy completes the schedule, or under
+    ``pinned`` the packed layout's; ``pinned`` keys ``name@k`` hold the k-th placement's hint).
 
     ``state`` caches the simulator after these decisions (a pending victim decision included); it
     is derived data, rebuilt by replay when missing, and not part of the design's identity."""
@@ -113,6 +118,7 @@ class Replay:
         self.capacity = capacity
         self.allocator = allocator
         self.n_tensors = len(g.tensors)
+        self._plans: dict[tuple[str, ...], dict[tuple[int, int], float]] = {}
 
     @classmethod
     def from_config(cls, config: Any) -> Replay:
@@ -165,6 +171,19 @@ class Replay:
             return {"hint": hint, "later_hints": later} if self.allocator in REPLACING_ALLOCATORS else {"hint": hint}
         return {}
 
+    def default_hints(self, full_order: Sequence[str]) -> dict[tuple[int, int], float]:
+        """The hints the default policy gives open placement decisions of a schedule whose completed order is
+        ``full_order``: under ``pinned`` the greedy-by-size packing of its residencies (``layout``), {} (hint 0,
+        lowest fit) under the other allocators, which cannot pin an address.  Cached per order."""
+        if self.allocator not in REPLACING_ALLOCATORS:
+            return {}
+        key = tuple(full_order)
+        if key not in self._plans:
+            if len(self._plans) >= 4096:
+                self._plans.clear()
+            self._plans[key] = packed_hints(self.g, self.capacity, key)
+        return self._plans[key]
+
     def completion(self, order: tuple[str, ...] | list[str]) -> list[str]:
         """The default completion of an order prefix: the missing ops in min-peak order."""
         seen = set(order)
@@ -174,7 +193,7 @@ class Replay:
                drops: tuple[tuple[int, str], ...] = ()
                ) -> tuple[ScratchpadSim, tuple[str, ...], tuple[tuple[str, float], ...]]:
         """Run the decisions; a victim decision beyond ``evictions`` inside the order takes Belady's victim
-        and a placement decision of a tensor without a hint takes hint 0, except those of the last op,
+        and a placement decision without a hint takes the default's (``default_hints``), except those of the last op,
         which stay pending.  Returns (sim, all victims taken, all hints decided)."""
         for i, (step, _) in enumerate(drops):
             if not 0 <= step <= len(order) or (i and step < drops[i - 1][0]):
@@ -191,7 +210,9 @@ class Replay:
                 sim.drop(name)
 
         decided = dict(placement)
-        sim.future = [self.g.op_index[o] for o in self.completion(order)]
+        full = self.completion(order)
+        plan = self.default_hints(full)
+        sim.future = [self.g.op_index[o] for o in full]
         for pos, op in enumerate(order):
             if op not in self.g.op_index:
                 raise DesignError(f"field 'order': unknown operator '{op}'")
@@ -206,7 +227,7 @@ class Replay:
                     break
                 if status == "place":
                     key = sim.placement_key()
-                    decided[key], status = sim.place_default()
+                    decided[key], status = sim.place_default(plan)
                 elif k < len(evictions):
                     if evictions[k] not in sim.candidates():
                         raise DesignError(f"field 'evictions': choice {k} '{evictions[k]}' is not an eviction "
@@ -243,10 +264,11 @@ class Replay:
         sim = self.state(design).copy()
         full = self.completion(design.order)
         sim.future = [self.g.op_index[o] for o in full]
+        plan = self.default_hints(full)
 
         def default_decisions(status: str) -> None:
             while status in ("victim", "place"):
-                status = (sim.place_default()[1] if status == "place"
+                status = (sim.place_default(plan)[1] if status == "place"
                           else sim.evict(self.g.tensors[belady(sim, sim.candidate_indices())].name))
 
         if sim.pending is not None and not sim.failed:
