@@ -70,6 +70,7 @@ from archgym.fields import SequentialFields, option
 from archgym.problem import DesignProblem, Evaluation, ParameterFace, SequentialFace, SimulatorBacked
 from archgym.registry import simulator_for
 from archgym.simulators.scratchpad import model as spm
+from archgym.simulators.scratchpad.layout import packed_hints
 from archgym.simulators.scratchpad.model import PLACEMENT_LEVELS, REPLACING_ALLOCATORS, Budgets, Result, placement_key
 from archgym.simulators.scratchpad.replay import Replay, Schedule, graph_name
 from archgym.space import Categorical, DesignSpace, Float, Point
@@ -349,7 +350,8 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         (0: the policy's own choice), so every victim sequence of the first decisions is a point; later
         decisions follow ``victim``.  Each tensor's address hint is ``addr.<tensor>``; under ``pinned``,
         ``layout`` = packed ignores them and pins every placement where the greedy-by-size packing of the
-        decoded order puts it (``simulators/scratchpad/layout.py``; the default policy's placement).  With ``env.drops``,
+        decoded order's residencies (ideal memory, the point's victims) puts it (``simulators/scratchpad/layout.py``).
+        With ``env.drops``,
         ``drop.<tensor>`` in [0, 1] (n_ops levels) drops the tensor once, early, after
         ``round(drop.<tensor> * (n_ops - 1))`` ops ran if it is resident then (0: never)."""
         knobs: list[Any] = [Categorical("reference", REFERENCE_ORDERS), Float("mix", 0.0, 1.0, levels=11)]
@@ -371,13 +373,6 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
         mix = float(point["mix"])
         key = np.array([(1 - mix) * (1 - rank[o] / self.n_ops) + mix * float(point[f"prio.{o}"]) for o in self.g.ops])
         order = spm.decode_order(self.g, key)
-        placement: tuple[tuple[str, float], ...] = ()
-        if point.get("layout") == "packed":
-            placement = tuple(sorted((placement_key(self.g.tensors[t].name, k), h)
-                                     for (t, k), h in self.replay.default_hints(order).items()))
-        elif self.config.allocator in PLACEMENT_LEVELS:
-            placement = tuple(sorted((t.name, float(point[f"addr.{t.name}"])) for t in self.g.tensors))
-        sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(placement))
         base = spm.POLICIES[point["victim"]]
         picks = [float(point.get(f"evict.{i}", 0.0)) for i in range(self.victim_knobs)]
 
@@ -388,6 +383,8 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             ranked = spm.ranked(base, s, cands)
             return ranked[min(int(picks[i] * len(ranked)), len(ranked) - 1)]
 
+        placement = self._point_placement(point, order, victim)
+        sim = spm.ScratchpadSim(self.g, self.capacity, self.config.allocator, **self.replay.hints(placement))
         drop_at = {t: round(float(point[f"drop.{self.g.tensors[t].name}"]) * (self.n_ops - 1))
                    for t in range(self.n_tensors)} if self.config.drops else {}
         drops: list[tuple[int, str]] = []
@@ -399,4 +396,28 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
                     drops.append((len(s.order), self.g.tensors[t].name))
 
         r = spm.run_order(sim, order, victim, early_drops if drop_at else None)
-        return Schedule(tuple(r.order), tuple(r.evictions), placement, tuple(drops), sim)
+        return Schedule(tuple(r.order), tuple(r.evictions), self._placed_hints(sim, placement), tuple(drops), sim)
+
+    def _point_placement(self, point: Point, order: list[str], victim: spm.Policy) -> tuple[tuple[str, float], ...]:
+        """A point's hints: ``layout`` = packed, the packed layout of the order's residencies under ideal memory
+        with the point's own victims (so its evictions are in the plan); else the ``addr.*`` knobs."""
+        if point.get("layout") == "packed":
+            plan = packed_hints(self.g, self.capacity, order, victim)
+            return tuple(sorted((placement_key(self.g.tensors[t].name, k), h) for (t, k), h in plan.items()))
+        if self.config.allocator in PLACEMENT_LEVELS:
+            return tuple(sorted((t.name, float(point[f"addr.{t.name}"])) for t in self.g.tensors))
+        return ()
+
+    def _placed_hints(self, sim: spm.ScratchpadSim, placement: tuple[tuple[str, float], ...]
+                      ) -> tuple[tuple[str, float], ...]:
+        """Under ``pinned``, the hint of every placement the decoded run made, explicitly (a tensor without a
+        hint took 0, a later placement without one its previous hint), so that the design's JSON replays
+        without leaving any placement to the default policy."""
+        if self.config.allocator not in REPLACING_ALLOCATORS:
+            return placement
+        given = dict(placement)
+        for t, tensor in enumerate(self.g.tensors):
+            h = given.setdefault(tensor.name, 0.0)
+            for k in range(2, int(sim.n_placed[t]) + 1):
+                h = given.setdefault(placement_key(tensor.name, k), h)
+        return tuple(sorted(given.items()))

@@ -97,18 +97,25 @@ def _pinned_problem(**over):
                                         "allocator": "pinned", **over})
 
 
-def test_layout_knob_decodes_to_the_packed_hints_and_replays():
-    p = _pinned_problem()
+def test_pinned_points_replay_exactly_under_both_layouts():
+    """Every decoded point's JSON (hints of reloads included) replays to the same metrics; with Belady and no
+    victim picks the packed layout is the default policy's plan."""
+    p = _pinned_problem(capacity="m_r")
     space, rng = p.space(), np.random.default_rng(3)
     assert "layout" in space.names and "layout" not in _pinned_problem(allocator="hinted").space().names
-    for _ in range(10):
-        point = {**space.sample(rng), "layout": "packed"}
+    reloads = 0
+    for i in range(24):
+        point = {**space.sample(rng), "layout": ("packed", "hints")[i % 2]}
         d = p.decode(point)
-        order = list(d.order)
-        expect = {sp.placement_key(p.g.tensors[t].name, k): h for (t, k), h in p.replay.default_hints(order).items()}
-        assert dict(d.placement) == expect
         again = p.from_json(json.loads(json.dumps(p.to_json(d))))
         assert p.evaluate(again).metrics == p.evaluate(d).metrics
+        reloads += any(sp.split_placement_key(key)[1] > 1 for key, _ in d.placement)
+        if point["layout"] == "packed":
+            plain = p.decode({**point, "victim": "belady", **{f"evict.{j}": 0.0 for j in range(p.victim_knobs)}})
+            plan = p.replay.default_hints(list(plain.order))
+            assert {sp.placement_key(p.g.tensors[t].name, k): h for (t, k), h in plan.items()}.items() <= dict(
+                plain.placement).items()
+    assert reloads > 0
 
 
 def test_pinned_default_placement_action_is_the_default_policy():

@@ -10,8 +10,9 @@ TFLite's arena planner (Pisarchyk and Lee, "Efficient Memory Management for Deep
 sorted by size, largest first, each at the lowest address that overlaps no time-overlapping residency
 already placed.
 
-Residencies come from the order run under ideal memory with Belady's victims: one interval of steps per
-placement of a tensor (a reload is a new placement).  Under allocator ``pinned`` every placement has a
+Residencies come from the order run under ideal memory with Belady's victims (the parameter face: the
+point's own victim policy and picks): one interval of steps per placement of a tensor (a reload is a new
+placement).  Under allocator ``pinned`` every placement has a
 hint of its own that is the address itself, so :func:`packed_hints` turns the plan into hints; where the
 ideal run needs no eviction and the packing fits, the pinned replay realises it exactly, and its traffic
 equals the ideal-memory traffic of the order (0 for the case above).  Elsewhere the hints are a
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archgym.simulators.scratchpad.model import CompiledGraph, ScratchpadSim, belady
+from archgym.simulators.scratchpad.model import CompiledGraph, Policy, ScratchpadSim, belady
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ class Residency:
     size: int
 
 
-def residencies(g: CompiledGraph, capacity: int, order: Sequence[str]) -> list[Residency]:
-    """The residency intervals of ``order`` under ideal memory (capacity only) with Belady's victims.
+def residencies(g: CompiledGraph, capacity: int, order: Sequence[str], victim: Policy = belady) -> list[Residency]:
+    """The residency intervals of ``order`` under ideal memory (capacity only) with ``victim``'s victims.
 
     A tensor is live at step s when it is resident while op s runs: resident before it and not evicted
     for it, or in its working set.  Each maximal run of live steps is one placement."""
@@ -52,7 +53,7 @@ def residencies(g: CompiledGraph, capacity: int, order: Sequence[str]) -> list[R
         n_evicted = len(sim.evictions)
         status = sim.schedule(o)
         while status == "victim":
-            status = sim.evict(g.tensors[belady(sim, sim.candidate_indices())].name)
+            status = sim.evict(g.tensors[victim(sim, sim.candidate_indices())].name)
         if status != "done":
             break
         evicted = {g.tensor_index[name] for name in sim.evictions[n_evicted:]}
@@ -88,10 +89,12 @@ def greedy_by_size(res: Sequence[Residency]) -> list[int]:
     return offset.tolist()
 
 
-def packed_hints(g: CompiledGraph, capacity: int, order: Sequence[str]) -> dict[tuple[int, int], float]:
-    """``pinned`` hints {(tensor, k): h} of the greedy-by-size packing of ``order``'s residencies, for every
-    placement the packing fits inside the scratchpad (h * (capacity - size) is the planned address)."""
-    res = residencies(g, capacity, order)
+def packed_hints(g: CompiledGraph, capacity: int, order: Sequence[str],
+                 victim: Policy = belady) -> dict[tuple[int, int], float]:
+    """``pinned`` hints {(tensor, k): h} of the greedy-by-size packing of ``order``'s residencies (victims by
+    ``victim``), for every placement the packing fits inside the scratchpad (h * (capacity - size) is the
+    planned address)."""
+    res = residencies(g, capacity, order, victim)
     out: dict[tuple[int, int], float] = {}
     for r, off in zip(res, greedy_by_size(res)):
         if off + r.size <= capacity:
