@@ -4,17 +4,18 @@ Held-out graphs (``graphs.skewed_dag``): seeded random DAGs of 9 to 16 operators
 windows 3 to 8, with tensor sizes spread log-uniformly over 1..256 KiB (weights 0..64 KiB), so holes
 rarely fit and placement matters; none of the shipped workloads looks like them.  Each runs at three
 capacities: M_R, the midpoint of M_R and M_P, and M_P.  Every agent runs ``--seeds`` seeds of
-``--evals`` evaluations through ``archgym.runner.execute`` on the env's default allocator (``hinted``:
-contiguous addresses, fragmentation counted; ``--allocator pinned``: hints are addresses and the default
-policy places by the packed offline layout), against the whole-graph ILP of the same problem with
-addresses (COSMA's allocation, proven optimal; the faces reach its optimum in 78 of 79 tiny cases, see
-``scratchpad_reachability``).  ``--allocator ideal`` compares with the capacity-only ILP instead.
+``--evals`` evaluations through ``archgym.runner.execute`` on the env's default allocator (``pinned``:
+contiguous addresses, fragmentation counted, hints are addresses and the default policy places by the
+packed offline layout; ``--allocator hinted``: hints pick gap edges), against the whole-graph ILP of
+the same problem with addresses (COSMA's allocation, proven optimal; the faces reach its optimum in every
+tiny case under pinned with drops, see ``scratchpad_reachability``).  ``--allocator ideal`` compares with
+the capacity-only ILP instead.
 Reported: each agent's median (over seeds) distance to the optimum, in % of the optimum's traffic plus
 the graph's smallest tensor (so a zero-traffic optimum does not divide by zero), and the first-fit
 min-peak + Belady baseline's distance for scale.
 
     python -m archgym.experiments.bench_scratchpad_heldout [--graphs 6] [--seeds 5] [--evals 2000] [--jobs 2]
-        [--allocator hinted|pinned]
+        [--allocator pinned|hinted]
 
 Targets (issue 18): the best agent's median within 5% in every case; every agent within 20%.
 """
@@ -65,7 +66,7 @@ def best_of_agent(path: str, capacity: int, allocator: str, agent: str, evals: i
     return float(summary["best"]["cost"]) if summary["best"] else float("inf")
 
 
-def run(count: int, seeds: int, evals: int, time_limit: float, agents=AGENTS, allocator: str = "hinted",
+def run(count: int, seeds: int, evals: int, time_limit: float, agents=AGENTS, allocator: str = "pinned",
         jobs: int = 1) -> pd.DataFrame:
     rows = []
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(max(1, jobs)) as pool:
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--evals", type=int, default=2000)
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--agents", nargs="*", default=list(AGENTS))
-    ap.add_argument("--allocator", default="hinted", choices=("hinted", "pinned", "two_sided", "first_fit", "ideal"))
+    ap.add_argument("--allocator", default="pinned", choices=("pinned", "hinted", "two_sided", "first_fit", "ideal"))
     ap.add_argument("--jobs", type=int, default=2, help="agent runs in parallel")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()

@@ -49,6 +49,9 @@ def residencies(g: CompiledGraph, capacity: int, order: Sequence[str], victim: P
     sim.future = [g.op_index[o] for o in order]
     live_steps: list[set[int]] = []
     for o in order:
+        i = g.op_index.get(o)
+        if i is None or sim.executed[i] or sim.n_pred_left[i] > 0:
+            break  # an illegal order: plan its legal prefix (the replay reports the error with its field)
         before = set(sim.offset)
         n_evicted = len(sim.evictions)
         status = sim.schedule(o)

@@ -360,20 +360,22 @@ class ScratchpadSim:
     def _level_offsets(self, t: int) -> dict[int, int]:
         """{level: offset} of the levels leading to distinct addresses for tensor t (none if it fits nowhere)."""
         levels = PLACEMENT_LEVELS[self.allocator]
-        saved = (self.high[t] if self.allocator == "two_sided" else self.hint[t])
         out: dict[int, int] = {}
+        if self.allocator in FLOAT_HINT_ALLOCATORS:  # the free gaps once, then each level's offset from them
+            size = int(self.g.size[t])
+            gaps = self._fitting_gaps(size)
+            for level in range(levels):
+                off = self._hinted_offset(gaps, size, level / (levels - 1))
+                if off is not None and off not in out.values():
+                    out[level] = off
+            return out
+        saved = self.high[t]
         for level in range(levels):
-            if self.allocator == "two_sided":
-                self.high[t] = level == 1
-            else:
-                self.hint[t] = level / (levels - 1)
+            self.high[t] = level == 1
             off = self._place(t)
             if off is not None and off not in out.values():
                 out[level] = off
-        if self.allocator == "two_sided":
-            self.high[t] = saved
-        else:
-            self.hint[t] = saved
+        self.high[t] = saved
         return out
 
     def drop(self, tensor: str) -> None:
@@ -399,15 +401,8 @@ class ScratchpadSim:
             if off is None or off < 0 or off + size > self.capacity:
                 raise DesignError(f"placement of '{self.g.tensors[t].name}' missing or out of range")
             return off if self._is_free(off, size) else None
-        if self.allocator == "hinted":
-            return self._place_hinted(size, self.hint[t] * (self.capacity - size))
-        if self.allocator == "pinned":
-            # after a forced reset, edges only: an edge placement never splits a hole, so the working set
-            # re-placed into the empty scratchpad always fits; a mid-hole one might not
-            target = round(self.hint[t] * (self.capacity - size))
-            if self._is_free(target, size) and not self.resetting:
-                return target
-            return self._place_hinted(size, target)
+        if self.allocator in FLOAT_HINT_ALLOCATORS:
+            return self._hinted_offset(self._fitting_gaps(size), size, float(self.hint[t]))
         best, best_gap, cur = None, None, 0
         for off, sz, _ in [*self.blocks, (self.capacity, 0, -1)]:
             gap = off - cur
@@ -425,17 +420,32 @@ class ScratchpadSim:
         """Whether [off, off + size) overlaps no resident tensor."""
         return all(o + sz <= off or off + size <= o for o, sz, _ in self.blocks)
 
-    def _place_hinted(self, size: int, target: float) -> int | None:
-        """Offset at a fitting gap's edge nearest ``target`` (ties: lower address)."""
-        best, best_d, cur = None, None, 0
+    def _fitting_gaps(self, size: int) -> list[tuple[int, int]]:
+        """(lowest, highest) legal offset of every free gap that fits ``size``, in address order."""
+        out, cur = [], 0
         for off, sz, _ in [*self.blocks, (self.capacity, 0, -1)]:
             if off - cur >= size:
-                lo, hi = cur, off - size
-                cand = lo if abs(lo - target) <= abs(hi - target) else hi
-                d = abs(min(max(target, lo), hi) - target)
-                if best_d is None or d < best_d:
-                    best, best_d = cand, d
+                out.append((cur, off - size))
             cur = max(cur, off + sz)
+        return out
+
+    def _hinted_offset(self, gaps: list[tuple[int, int]], size: int, h: float) -> int | None:
+        """Where hint h puts a tensor of ``size`` given the fitting gaps: ``hinted``, the edge nearest the
+        target h * (capacity - size) of the gap nearest it (ties: lower address); ``pinned``, the target
+        itself, rounded, when that range is free, else the same edge.  After a forced reset ``pinned`` takes
+        edges only: an edge placement never splits a hole, so the working set re-placed into the empty
+        scratchpad always fits; a mid-hole one might not."""
+        if self.allocator == "pinned":
+            target: float = round(h * (self.capacity - size))
+            if not self.resetting and any(lo <= target <= hi for lo, hi in gaps):
+                return int(target)
+        else:
+            target = h * (self.capacity - size)
+        best, best_d = None, None
+        for lo, hi in gaps:
+            d = abs(min(max(target, lo), hi) - target)
+            if best_d is None or d < best_d:
+                best, best_d = (lo if abs(lo - target) <= abs(hi - target) else hi), d
         return best
 
     def copy(self) -> ScratchpadSim:

@@ -179,7 +179,7 @@ class Replay:
             return {}
         key = tuple(full_order)
         if key not in self._plans:
-            if len(self._plans) >= 4096:
+            if len(self._plans) >= 256:  # a plan holds one hint per placement: bound the memory
                 self._plans.clear()
             self._plans[key] = packed_hints(self.g, self.capacity, key)
         return self._plans[key]
@@ -211,8 +211,7 @@ class Replay:
 
         decided = dict(placement)
         full = self.completion(order)
-        plan = self.default_hints(full)
-        sim.future = [self.g.op_index[o] for o in full]
+        sim.future = [self.g.op_index.get(o, -1) for o in full]
         for pos, op in enumerate(order):
             if op not in self.g.op_index:
                 raise DesignError(f"field 'order': unknown operator '{op}'")
@@ -227,7 +226,7 @@ class Replay:
                     break
                 if status == "place":
                     key = sim.placement_key()
-                    decided[key], status = sim.place_default(plan)
+                    decided[key], status = sim.place_default(self.default_hints(full))
                 elif k < len(evictions):
                     if evictions[k] not in sim.candidates():
                         raise DesignError(f"field 'evictions': choice {k} '{evictions[k]}' is not an eviction "
