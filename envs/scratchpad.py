@@ -39,11 +39,10 @@ schedule (whose completion is the min-peak + Belady baseline: hints 0, under pin
 and terminates when every operator has run.
 
 Allocator ``pinned`` (the default; hint = address, each placement a decision of its own, levels 0, 1/64,
-.., 1): the default policy places
-an open decision where the greedy-by-size packing of the completed order's residencies puts it
-(``simulators/scratchpad/layout.py``, TFLite's offline arena planner), not at hint 0: the online
-placements of the other allocators can split the free space for good where the order fits in a packed
-layout (held-out skewed5_n16_f4_w7 at M_P: hinted 376 KB of traffic, pinned's default 0 B, the ILP's
+.., 1): the default policy places an open decision where the greedy-by-size packing of the completed
+order's residencies puts it (``simulators/scratchpad/layout.py``, TFLite's offline arena planner), not
+at hint 0: the online placements of the other allocators can split the free space for good where the
+order fits in a packed layout (held-out skewed5_n16_f4_w7 at M_P: hinted 376 KB of traffic, pinned's default 0 B, the ILP's
 optimum).  Its sequential face has one more placement action, the packed layout's address, and its
 parameter face a ``layout`` knob (packed | hints).  It is the default since it is the allocator the agents
 do best with: on the held-out benchmark (``experiments/bench_scratchpad_heldout.py``) the best agent's
@@ -274,7 +273,7 @@ class ScratchpadProblem(SimulatorBacked[Schedule], ParameterFace[Schedule], Sequ
             return mask
         if sim.placing:
             mask[[self.n_ops + self.n_tensors + level for level in sim.placement_options()]] = True
-            mask[self.n_ops + self.n_tensors + self.placement_levels:] = True  # pinned: the packed layout's
+            mask[self.n_ops + self.n_tensors + self.placement_levels:] = True  # pinned: the packed layout's address
         elif sim.pending is not None:
             mask[[self.n_ops + t for t in sim.candidate_indices()]] = True
         else:
