@@ -191,7 +191,7 @@ def test_the_edge_allocators_miss_an_optimum_that_pinned_reaches(tmp_path):
     assert sequence_of_ilp(_problem(tmp_path, g, 15, "pinned", drops=True), ilp) is not None
 
 
-def test_pinned_places_mid_hole_and_reloads_where_its_later_hint_says():
+def test_pinned_places_mid_hole_and_later_hints_are_pinned_only():
     g = graphs.tiny_graph(5, 0)
     cg = sp.compile_graph(g)
     n = len(cg.tensors)

@@ -263,11 +263,10 @@ class Replay:
         sim = self.state(design).copy()
         full = self.completion(design.order)
         sim.future = [self.g.op_index[o] for o in full]
-        plan = self.default_hints(full)
 
         def default_decisions(status: str) -> None:
             while status in ("victim", "place"):
-                status = (sim.place_default(plan)[1] if status == "place"
+                status = (sim.place_default(self.default_hints(full))[1] if status == "place"
                           else sim.evict(self.g.tensors[belady(sim, sim.candidate_indices())].name))
 
         if sim.pending is not None and not sim.failed:
