@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from archgym.agents.policies import GridPolicy
+from archgym.agents.policies import AxialBlock, GridPolicy
 from archgym.config import build_problem
 from archgym.errors import ArchGymError
 from archgym.runner import RunSpec, execute
@@ -53,6 +53,19 @@ def test_axial_context_reaches_across_the_grid():
     bumped[:, 7, 0] += 0.5
     a = problem.action_for((2, 1), False)  # far from (7, 0) but it sees the grid's mean
     assert _logits(policy, bumped)[a] != pytest.approx(_logits(policy, obs)[a])
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (6, 10)])
+def test_axial_block_equals_the_convolution_of_its_broadcast_means(shape):
+    """The block mixes the means before broadcasting them; the reference convolves the (B, 5C, H, W) stack."""
+    torch.manual_seed(1)
+    block, x = AxialBlock(4), torch.randn(2, 4, *shape)
+    h, w = shape
+    row, col = x.mean(dim=3, keepdim=True).expand(-1, -1, h, w), x.mean(dim=2, keepdim=True).expand(-1, -1, h, w)
+    transposed = [row.transpose(2, 3), col.transpose(2, 3)] if h == w else [row, col]
+    stack = torch.cat([row, col, *transposed, x.mean(dim=(2, 3), keepdim=True).expand(-1, -1, h, w)], dim=1)
+    reference = x + torch.relu(block.local(x) + block.context(stack))
+    assert torch.allclose(block(x), reference, atol=1e-5)
 
 
 def test_weights_do_not_depend_on_the_width():
