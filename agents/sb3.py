@@ -37,7 +37,8 @@ class SB3Config(AgentConfig):
     gamma: float = option(0.99, "discount factor", low=0.0, high=1.0)
     net_arch: list[int] = option(help="hidden layer widths of the policy and value networks",
                                  default_factory=lambda: [64, 64], integer=True, low=1, high=4096)
-    n_envs: int = option(1, "parallel environments", integer=True, low=1)
+    n_envs: int = option(1, "environments stepped together; their designs are scored in one batch (in parallel "
+                               "by tool-based cost models, e.g. env.cost_model=yosys)", integer=True, low=1)
     episode_length: int | None = option(None, "edits per episode; default: the env's episode_length", integer=True,
                                         low=1, optional=True)
     torch_threads: int = option(1, "torch CPU threads", integer=True, low=1)
@@ -140,13 +141,14 @@ class SB3Agent(Agent):
         import gymnasium as gym
         import torch
         from stable_baselines3.common.monitor import Monitor
-        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        from archgym.agents.vector import BatchedVecEnv
 
         face = self.face_for(problem)
         torch.set_num_threads(max(1, int(self.config.torch_threads)))
         envs: list[Callable[[], gym.Env]] = [lambda: Monitor(self.make_env(problem, evaluator, face))
                                              for _ in range(max(1, self.config.n_envs))]
-        vec_env = DummyVecEnv(envs)
+        vec_env = BatchedVecEnv(envs, evaluator)  # n_envs designs scored per batch (parallel for tools)
         algo = self.algorithm_class()
         if self.masked and face != "sequential":
             algo = _plain_ppo()

@@ -22,7 +22,7 @@ import numpy as np
 
 from archgym.errors import ArchGymError
 from archgym.evaluator import Evaluator
-from archgym.problem import DesignProblem, with_parameter_face, with_sequential_face
+from archgym.problem import DesignProblem, Evaluation, with_parameter_face, with_sequential_face
 
 INFEASIBLE_PENALTY = -1.0
 INVALID_ACTION_PENALTY = -0.01
@@ -52,9 +52,11 @@ class DesignEnv(gym.Env):
         self.cost = math.inf
         self._scale = 1.0
         self._t = 0
+        self._prefetched: tuple[int, Any, Evaluation] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._prefetched = None
         self.design = self.problem.initial_design(self.np_random)
         evaluation = self.evaluator.evaluate(self.design)
         self.cost = evaluation.cost
@@ -66,11 +68,15 @@ class DesignEnv(gym.Env):
         action = int(_discrete_action(action, self.action_space))
         self._t += 1
         truncated = self._t >= self.episode_length
-        if not self.problem.action_mask(self.design)[action]:
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == action:  # proposed and scored by a batched vector env
+            _, candidate, evaluation = prefetched
+        elif not self.problem.action_mask(self.design)[action]:
             obs = self.problem.observe(self.design)
             return obs, INVALID_ACTION_PENALTY, False, truncated, self._info({}, invalid_action=True)
-        candidate = self.problem.apply_action(self.design, action)
-        evaluation = self.evaluator.evaluate(candidate)
+        else:
+            candidate = self.problem.apply_action(self.design, action)
+            evaluation = self.evaluator.evaluate(candidate)
         if evaluation.feasible and math.isfinite(evaluation.cost):
             reward = (self.cost - evaluation.cost) / self._scale
             self.design, self.cost = candidate, evaluation.cost
@@ -83,6 +89,17 @@ class DesignEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         return self.problem.action_mask(self.design)
+
+    def proposal(self, action: Any) -> Any | None:
+        """The design that ``step(action)`` would evaluate (None for a masked action), so that a vector env
+        can score the proposals of all its envs in one ``Evaluator.evaluate_batch`` call (in parallel where
+        the cost model runs tools) and hand each env its evaluation with ``prefetch``."""
+        action = int(_discrete_action(action, self.action_space))
+        return self.problem.apply_action(self.design, action) if self.problem.action_mask(self.design)[action] else None
+
+    def prefetch(self, action: Any, candidate: Any, evaluation: Evaluation) -> None:
+        """The evaluation of ``proposal(action)``: the next ``step(action)`` uses it instead of evaluating."""
+        self._prefetched = (int(_discrete_action(action, self.action_space)), candidate, evaluation)
 
     def _info(self, metrics: dict[str, float], **extra: Any) -> dict[str, Any]:
         return {"cost": self.cost, "metrics": dict(metrics), **extra}
@@ -175,15 +192,21 @@ class ParameterEnv(gym.Env):
         self._scale: float | None = None
         self._design: Any = None
         self._cost = math.inf
+        self._prefetched: tuple[tuple[int, ...], Any, Evaluation] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._prefetched = None
         return np.zeros(len(self.space), dtype=np.float32), {}
 
     def step(self, action):
         idx = _discrete_action(action, self.action_space).astype(np.int64)
-        self._design = self.problem.decode(self.space.from_indices(idx))
-        evaluation = self.evaluator.evaluate(self._design)
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == tuple(idx.tolist()):  # scored by a batched vector env
+            _, self._design, evaluation = prefetched
+        else:
+            self._design = self.proposal(idx)
+            evaluation = self.evaluator.evaluate(self._design)
         self._cost = evaluation.cost
         obs = (idx / np.maximum(self.space.nvec - 1, 1)).astype(np.float32)
         if evaluation.feasible and math.isfinite(evaluation.cost):
@@ -193,6 +216,15 @@ class ParameterEnv(gym.Env):
         else:
             reward = INFEASIBLE_PENALTY * 2
         return obs, float(reward), True, False, {"cost": evaluation.cost, "metrics": dict(evaluation.metrics)}
+
+    def proposal(self, action: Any) -> Any:
+        """The design that ``step(action)`` evaluates (see ``DesignEnv.proposal``)."""
+        idx = _discrete_action(action, self.action_space).astype(np.int64)
+        return self.problem.decode(self.space.from_indices(idx))
+
+    def prefetch(self, action: Any, candidate: Any, evaluation: Evaluation) -> None:
+        """The evaluation of ``proposal(action)``, used by the next ``step(action)``."""
+        self._prefetched = (tuple(_discrete_action(action, self.action_space).tolist()), candidate, evaluation)
 
     def render(self):
         if self.render_mode == "ansi":
