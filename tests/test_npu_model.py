@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from archgym.errors import ConfigError, DesignError
 from archgym.simulators.npu import costs
-from archgym.simulators.npu.model import NPUDesign, evaluate, evaluate_layer
+from archgym.simulators.npu.model import NPUDesign, _DrainLines, evaluate, evaluate_layer
 from archgym.simulators.npu.workloads import Layer, gemm_layer
 
 SYSTOLIC = ("os", "ws", "is")
@@ -209,3 +209,19 @@ def test_input_stationary_reads_every_valid_ifmap_word_at_least_once() -> None:
     layer = Layer("L", 4, 7, 4, 4, 12, 1, 2)
     d = NPUDesign(rows=1, cols=3, dataflow="is", ifmap_kb=1, filter_kb=1, ofmap_kb=1)
     assert evaluate_layer(layer, d)["dram_ifmap_reads"] >= layer.valid_window_elems()
+
+
+def test_a_drain_counts_the_padding_of_every_closed_partial_line_but_its_last():
+    """SCALE-Sim's write buffer (write_buffer.empty_drain_buf) counts a drained chunk as lines * bw minus the
+    padding of its last line: a partial line closed by an earlier trigger and drained inside a later chunk
+    is counted in full."""
+    lines = _DrainLines(bw=10, chunk=3)
+    lines.close(5)        # a trigger after 5 words closes line 0 with 5 valid words ...
+    lines.close(15)       # ... and 10 more fill line 1
+    lines.drain()         # lines 0 and 1: 20 counted for 15 written
+    assert lines.counted == 20
+    assert lines.drain_all(27) == 20 + 12  # 12 more words: line 2 full, line 3 with 2, the last of their chunk
+    exact = _DrainLines(bw=10, chunk=3)
+    exact.close(25)       # one trigger, its partial line last in the chunk: counted exactly
+    exact.drain()
+    assert exact.counted == 25 and exact.drain_all(25) == 25

@@ -81,12 +81,12 @@ def test_every_dram_read_is_exact(compared: dict) -> None:
 
 
 def test_dram_writes_and_total_cycles_meet_the_targets(compared: dict) -> None:
-    """Issue targets over every case: DRAM writes MAE <= 0.1% (max: 1.2% measured, the 1% target is not
-    met), total cycles MAE <= 0.5% and max <= 5%."""
+    """Issue targets over every case: DRAM writes MAE <= 0.1% and max <= 1% (measured 0.40%: the write
+    buffer's line padding, ``_DrainLines``), total cycles MAE <= 0.5% and max <= 5%."""
     for suite in ("heldout", "resnet18 all arrays all dataflows", "small all arrays all dataflows", "overall"):
         res = compared["overall"] if suite == "overall" else compared["groups"][
             suite if suite != "heldout" else "heldout all arrays all dataflows"]
-        assert res["dram_ofmap_writes_mae_pct"] <= 0.1 and res["dram_ofmap_writes_max_err_pct"] <= 1.5, suite
+        assert res["dram_ofmap_writes_mae_pct"] <= 0.1 and res["dram_ofmap_writes_max_err_pct"] <= 1.0, suite
         assert res["cycles_mae_pct"] <= 0.5 and res["cycles_max_err_pct"] <= 5.0, suite
 
 
