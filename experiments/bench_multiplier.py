@@ -6,9 +6,11 @@
 (b) the best design found by PPO and by a second agent (default MCTS) within the same fixed budget of
     evaluations, next to the classical baselines Dadda + Sklansky and Wallace + Kogge-Stone (and Dadda +
     Kogge-Stone), with delay, area and area x delay under the analytical unit-gate model; ``dominates``
-    says whether a found design is at least as good as both classical baselines in delay and in area.
+    says whether a found design is at least as good as both classical baselines in delay and in area;
+(c) the weighted cost of the best design against Dadda + Sklansky and against every classical
+    construction of the family (each tree with each final adder), at every width (issue 15).
 
-Run: ``python -m archgym.experiments.bench_multiplier [--budget N] [--widths 16 32] [--agents ppo mcts]``.
+Run: ``python -m archgym.experiments.bench_multiplier [--budget N] [--widths 16 32 64] [--agents ppo mcts]``.
 """
 
 from __future__ import annotations
@@ -78,12 +80,19 @@ def report(width: int, agents: Sequence[str], budget: int, seed: int) -> bool:
     for name, cost, m, hit, note in rows:
         print(f"  {name:<26} {cost:7.4f} {m['delay']:7.2f} {m['area']:7.0f} {m['area'] * m['delay']:13.0f} "
               f"{hit:>9}  {note}")
+    reference = baselines["dadda_sklansky"]["cost"]
+    found = [(name, cost) for name, cost, *_ in rows[:len(agents)]]  # the searched designs
+    every = sorted([*found, *((name, b["cost"]) for name, b in baselines.items())], key=lambda r: r[1])
+    print(f"\n(c) {width}-bit weighted cost (the env's delay_weight) against Dadda + Sklansky and every classical "
+          f"construction:")
+    for name, cost in every:
+        print(f"  {name:<26} {cost:7.4f} {100 * (cost / reference - 1):+7.2f}%")
     return ok
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--widths", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
     parser.add_argument("--agents", nargs="+", default=["ppo", "mcts"])
     parser.add_argument("--budget", type=int, default=None, help="evaluations per search (default: the env's)")
     parser.add_argument("--env-steps", type=int, default=3000, help="random env steps for (a)")
