@@ -28,7 +28,8 @@ class PrefixEdits:
         return 2 * len(self.candidates)
 
     def mask(self, graph: PrefixGraph) -> np.ndarray:
-        add, delete = graph.action_masks()
+        arrays = graph.node_arrays()
+        add, delete = arrays["add"], arrays["delete"]
         mask = np.empty(self.num_actions, dtype=bool)
         mask[0::2] = add[self._rows, self._cols]
         mask[1::2] = delete[self._rows, self._cols]
@@ -50,14 +51,9 @@ class PrefixEdits:
 def prefix_planes(graph: PrefixGraph) -> np.ndarray:
     """The (3, n, n) planes a structure-aware policy sees of a prefix graph: node present, its level / depth,
     its fanout / the largest fanout (PrefixRL's node-grid features)."""
-    n = graph.n
+    n, a = graph.n, graph.node_arrays()
     obs = np.zeros((3, n, n), dtype=np.float32)
-    obs[0] = graph.nodemap()
-    depth = max(1, graph.depth)
-    for (i, j), lv in graph.levels().items():
-        obs[1, i, j] = lv / depth
-    fanouts = graph.fanouts()
-    fmax = max(1, max(fanouts.values(), default=1))
-    for (i, j), f in fanouts.items():
-        obs[2, i, j] = min(1.0, f / fmax)
+    obs[0] = a["nodemap"]
+    obs[1, a["i"], a["j"]] = a["level"] / max(1, graph.depth)
+    obs[2, a["i"], a["j"]] = np.minimum(1.0, a["fanout"] / max(1, int(a["fanout"].max(initial=1))))
     return obs

@@ -143,6 +143,26 @@ def _random_walk(g: PrefixGraph, steps: int, rng: random.Random) -> PrefixGraph:
     return g
 
 
+@pytest.mark.parametrize("n", [2, 3, 7, 16, 21])
+def test_node_arrays_agree_with_the_graph_queries(n):
+    """The cached arrays behind the masks and grid planes say what can_add / can_delete / levels / fanouts say,
+    on graphs reached by edits (each edit returns a new graph with its own arrays)."""
+    rng = random.Random(n)
+    g = classical("sklansky", n)
+    for _ in range(12):
+        g = _random_walk(g, 3, rng) if n > 2 else g  # a 2-bit graph has no editable node
+        a = g.node_arrays()
+        add, delete = g.action_masks()
+        for i in range(n):
+            for j in range(i):
+                assert add[i, j] == g.can_add(i, j) and delete[i, j] == g.can_delete(i, j), (i, j)
+        assert not add[np.triu_indices(n)].any() and not delete[np.triu_indices(n)].any()
+        assert {(int(i), int(j)) for i, j in zip(*np.nonzero(g.nodemap()))} == set(g.nodes) | {(i, i) for i in range(n)}
+        cells = list(zip(a["i"].tolist(), a["j"].tolist()))
+        assert dict(zip(cells, a["level"].tolist())) == g.levels()
+        assert dict(zip(cells, a["fanout"].tolist())) == g.fanouts()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(2, 24),

@@ -100,6 +100,7 @@ class PrefixGraph:
     """
 
     __slots__ = (
+        "_arrays",
         "_cons",
         "_depth",
         "_fo_hist",
@@ -166,6 +167,7 @@ class PrefixGraph:
         self._depth = self._top(lvl_hist, n)
         self._max_fo = self._top(fo_hist, n + 3)
         self._nodes: frozenset[tuple[int, int]] | None = None
+        self._arrays: dict[str, np.ndarray] | None = None
 
     @staticmethod
     def _top(hist: list[int], start: int) -> int:
@@ -237,6 +239,7 @@ class PrefixGraph:
         g._depth = self._depth
         g._max_fo = self._max_fo
         g._nodes = None
+        g._arrays = None
         return g
 
     def _link(self, lo: int, x: int) -> None:
@@ -470,24 +473,39 @@ class PrefixGraph:
         """Number of gate inputs (and output ports) each node drives, inputs included."""
         return {self._ij(x): self._fanout(x) for x in self._lt}
 
+    def node_arrays(self) -> dict[str, np.ndarray]:
+        """Every node, inputs included, as arrays ``i``, ``j``, ``level``, ``fanout`` (as ``levels`` and
+        ``fanouts``), plus the n x n ``nodemap`` and the ``add`` / ``delete`` masks of ``action_masks``.
+        Computed once per graph (edits return a new graph, none changes one in place): an RL step asks for
+        the masks and grid planes of one graph several times.  Read-only arrays."""
+        if self._arrays is None:
+            n, lt, cons = self.n, self._lt, self._cons
+            xs = np.fromiter(lt, dtype=np.intp, count=len(lt))
+            i, r = np.divmod(xs, n)
+            j = n - 1 - r
+            level = np.fromiter((v[0] for v in lt.values()), dtype=np.intp, count=len(lt))
+            loads = np.fromiter((len(cons.get(x, ())) for x in lt), dtype=np.intp, count=len(lt))
+            fanout = loads + np.where((i == j) & (i >= 1), 2, 1)  # the fixed loads of ``_fanout``
+            nodemap = np.zeros((n, n), dtype=np.uint8)
+            nodemap[i, j] = 1
+            add = np.tril(nodemap == 0, k=-1)
+            delete = np.zeros((n, n), dtype=bool)
+            free = (i > j) & (j > 0) & (loads == 0)  # no node uses it as lower parent
+            delete[i[free], j[free]] = True
+            self._arrays = {"i": i, "j": j, "level": level, "fanout": fanout, "nodemap": nodemap, "add": add,
+                            "delete": delete}
+            for a in self._arrays.values():
+                a.flags.writeable = False
+        return self._arrays
+
     def action_masks(self) -> tuple[np.ndarray, np.ndarray]:
         """Boolean n x n masks of the legal add and delete actions (lower triangle only)."""
-        n = self.n
-        add = np.tril(~self.nodemap().astype(bool), k=-1)
-        delete = np.zeros((n, n), dtype=bool)
-        for x in self._split:
-            i, j = self._ij(x)
-            if j > 0 and not self._cons.get(x):
-                delete[i, j] = True
-        return add, delete
+        a = self.node_arrays()
+        return a["add"].copy(), a["delete"].copy()
 
     def nodemap(self) -> np.ndarray:
         """n x n uint8 map, 1 at present nodes and on the diagonal (the PrefixRL/ArithTreeRL grid)."""
-        n = self.n
-        m = np.eye(n, dtype=np.uint8)
-        for i, row in enumerate(self._rows):
-            m[i, list(row)] = 1
-        return m
+        return self.node_arrays()["nodemap"].copy()
 
     def to_json(self) -> dict[str, Any]:
         return {"width": self.n, "nodes": [[i, j] for i, j in sorted(self.nodes)]}
