@@ -10,6 +10,9 @@
   ``action_masks()`` follows sb3-contrib's MaskablePPO convention.
 * ``ParameterEnv``: the parameter face as a one-step episode (action = one knob index per knob,
   MultiDiscrete), the ArchGym way of letting RL agents pick whole configurations.
+
+Both faces also split a step in two for vector envs (``proposal`` then ``prefetch``): the design an action
+proposes, and its evaluation scored together with other envs' (``archgym.agents.vector``).
 """
 
 from __future__ import annotations
