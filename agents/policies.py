@@ -20,6 +20,7 @@ No parameter depends on the grid size: a policy saved at one width loads at anot
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -141,14 +142,14 @@ class GridPolicy(MaskableActorCriticPolicy):
         """SB3's layout with the grid-shaped heads built directly.  ``super()._build`` would first make a dense
         (channels*H*W x n_actions) action layer and orthogonalize it (at n = 64: 65,536 x 8,192 weights, 2 GB
         and minutes of QR) only for it to be replaced."""
-        from functools import partial
-
         self._build_mlp_extractor()
         _, h, w = self.observation_space.shape or (0, 0, 0)
         self.action_net = CellLogits(self.channels, (h, w), self.action_cells)
         self.value_net = PooledValue(self.channels, (h, w))  # type: ignore[assignment]
         if self.ortho_init:  # SB3's gains: sqrt(2) in the trunk, small initial logits, unit-gain value head
-            trunks = {self.pi_features_extractor, self.vf_features_extractor}  # one module unless unshared
+            trunks = [self.pi_features_extractor]  # one module unless unshared (a list: a fixed init order)
+            if self.vf_features_extractor is not self.pi_features_extractor:
+                trunks.append(self.vf_features_extractor)
             for module, gain in [*((t, np.sqrt(2)) for t in trunks), (self.action_net, 0.01), (self.value_net, 1.0)]:
                 module.apply(partial(self.init_weights, gain=gain))
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
