@@ -37,7 +37,7 @@ class BatchedVecEnv(DummyVecEnv):
             candidate = inner.proposal(action)
             if candidate is not None:  # None: a masked action, a no-op of the env's own step
                 proposals.append((inner, action, candidate))
-        if len(proposals) > 1:
+        if proposals:  # a lone proposal too: its env then reuses the edited design instead of editing again
             evaluations = self.evaluator.evaluate_batch([candidate for _, _, candidate in proposals])
             for (inner, action, candidate), evaluation in zip(proposals, evaluations):
                 inner.prefetch(action, candidate, evaluation)
