@@ -1,6 +1,7 @@
 """Approximate multipliers: a library of bit-exact 8-bit multiplier models with exhaustive error
 metrics and a unit-gate cost (``library``), and the propagation of their errors into an int8 DNN
-(``dnn_error``); ``cost_models`` are the env's pluggable accuracy models (measured, closed form)."""
+(``dnn_error``); ``cost_models`` are the env's pluggable accuracy models (measured, closed form);
+``evoapprox`` puts the library beside EvoApproxLib (published figures, metrics, Verilog import)."""
 
 from archgym.simulators.approx.dnn_error import (
     FOLDS,
