@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from archgym import registry
 from archgym.errors import ArchGymError, ConfigError
@@ -86,6 +86,8 @@ def check_value_types(config_class: type, values: dict[str, Any], kind: str) -> 
             raise ConfigError(f"{kind}.{name}", f"must be true or false, got {value!r}")
         if int in allowed and float not in allowed and isinstance(value, float):
             raise ConfigError(f"{kind}.{name}", f"must be an integer, got {value!r}")
+        if typing.get_origin(hint) is list and not isinstance(value, (list, tuple, ListConfig)):
+            raise ConfigError(f"{kind}.{name}", f"must be a list, e.g. {name}=[...], got {value!r}")
 
 
 def build_problem(env: str, values: dict[str, Any] | DictConfig | None = None):

@@ -1,7 +1,8 @@
 """Per-layer approximate multipliers of an int8 DNN: ``env=approx_multiplier``, ``archgym/ApproxMultiplier-v0``.
 
-Design: one multiplier configuration of the 8-bit library (`approx_multipliers.catalogue`) per layer
-of the int8 digits MLP (`dnn_error.quantized_mlp`, 64-64-32-10).  JSON form::
+Design: one multiplier configuration of the 8-bit library (`approx_multipliers.catalogue`, plus your own
+gate-level circuits such as EvoApproxLib's, ``env.circuits=[path.v, ...]``, named ``verilog:<path>``) per
+layer of the int8 digits MLP (`dnn_error.quantized_mlp`, 64-64-32-10).  JSON form::
 
     {"layers": ["exact", "drum5", "truncc6"]}
 
@@ -60,6 +61,9 @@ class ApproxMultiplierConfig(SequentialFields):
     accuracy_model: str = option("measured", "the cost model: measured (ground truth) or closed_form (fast screen)")
     fold: int = option(0, "which half of the digits set is the test half", choices=de.FOLDS)
     start: str = option("exact", "configuration of every layer in the sequential face's initial design")
+    circuits: list[str] = option(help="your own 8x8 circuits, e.g. EvoApproxLib's: paths of gate-level Verilog "
+                                      "files in EvoApproxLib's format, offered to every layer as 'verilog:<path>'",
+                                 default_factory=list)
     episode_length: int = option(32, "edits per episode of the sequential face", integer=True, low=1)
 
 
@@ -89,7 +93,10 @@ class ApproxMultiplierProblem(SimulatorBacked[LayerAssignment], ParameterFace[La
 
     def __init__(self, config: ApproxMultiplierConfig):
         super().__init__(config)
-        self.names: tuple[str, ...] = tuple(am.catalogue(8))
+        if isinstance(config.circuits, str) or not isinstance(config.circuits, (list, tuple)):
+            raise ConfigError("circuits", f"must be a list of Verilog file paths, got {config.circuits!r}")
+        user = tuple(am.verilog_config(path).name for path in config.circuits)
+        self.names: tuple[str, ...] = tuple(am.catalogue(8)) + tuple(dict.fromkeys(user))
         if config.start not in self.names:
             raise ConfigError("start", f"unknown configuration {config.start!r}; valid: {', '.join(self.names)}")
         self._index = {n: i for i, n in enumerate(self.names)}

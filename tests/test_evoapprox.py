@@ -138,3 +138,58 @@ def test_benchmark_part_a_matches_archgym_and_the_library() -> None:
     assert exact["EvoApproxLib at <= MAE%"] == ev.EXACT and exact["unit-gate area ratio"] == 1.0
     front = bench_evoapprox.pareto_front(pub, "power_ratio")
     assert front[pub["name"] == ev.EXACT].all()  # the only zero-error circuit
+
+
+# ---- user circuits in the library and the env (family 'verilog', env.circuits) ---------------------------
+@pytest.fixture
+def trunc6_file(tmp_path):
+    path = tmp_path / "mul8u_T6.v"
+    path.write_text(to_evoapprox_verilog(am.build_netlist(am.get_config("trunc6")), "mul8u_T6", shuffle=3))
+    return str(path)
+
+
+def test_a_user_circuit_is_a_library_configuration(trunc6_file: str) -> None:
+    cfg = am.get_config("verilog:" + trunc6_file)
+    assert cfg == am.verilog_config(trunc6_file) and cfg.name == "verilog:" + trunc6_file
+    np.testing.assert_array_equal(am.product_table(cfg), am.product_table(am.get_config("trunc6")))
+    assert am.hardware_cost(cfg, 0.3) == am.hardware_cost(am.get_config("trunc6"), 0.3)
+    assert "verilog:" + trunc6_file not in am.catalogue(8)  # the built-in catalogue is unchanged
+
+
+def test_the_env_offers_user_circuits_to_every_layer(trunc6_file: str) -> None:
+    from archgym.config import build_problem
+
+    problem = build_problem("approx_multiplier", {"accuracy_model": "closed_form", "circuits": [trunc6_file]})
+    name = "verilog:" + trunc6_file
+    assert problem.names[-1] == name and len(problem.names) == len(am.catalogue(8)) + 1
+    mine, theirs = problem.evaluate(problem.uniform(name)), problem.evaluate(problem.uniform("trunc6"))
+    assert mine.cost == pytest.approx(theirs.cost)
+    assert mine.metrics["accuracy_drop"] == pytest.approx(theirs.metrics["accuracy_drop"])
+    design = problem.from_json({"layers": [name, "exact", name]})  # JSON round trip of a mixed design
+    assert problem.from_json(problem.to_json(design)) == design
+    assert problem.action_mask(problem.uniform("exact")).sum() == problem.n_layers * (len(problem.names) - 1)
+
+
+@pytest.mark.skipif(__import__("shutil").which("iverilog") is None, reason="iverilog not installed")
+def test_user_circuits_export_verified_verilog(trunc6_file: str) -> None:
+    from archgym.config import build_problem
+
+    problem = build_problem("approx_multiplier", {"accuracy_model": "closed_form", "circuits": [trunc6_file]})
+    design = problem.from_json({"layers": ["verilog:" + trunc6_file, "kul3", "exact"]})
+    verilog = problem.to_verilog(design)
+    assert "simulated all 65,536" in problem.verify_verilog(design, verilog)
+
+
+def test_bad_user_circuits_get_a_clear_error(tmp_path) -> None:
+    from archgym.config import build_problem
+
+    with pytest.raises(ConfigError, match=r"circuits.*not a readable Verilog file"):
+        build_problem("approx_multiplier", {"circuits": [str(tmp_path / "missing.v")]})
+    bad = tmp_path / "bad.v"
+    bad.write_text("module m(A, B, O);\nassign O[0] = A[0] + B[0];\nendmodule\n")
+    with pytest.raises(ConfigError, match=r"'env.circuits'.*bad\.v: unsupported expression"):
+        build_problem("approx_multiplier", {"circuits": [str(bad)]})
+    with pytest.raises(ConfigError, match=r"'env.circuits': must be a list"):
+        build_problem("approx_multiplier", {"circuits": "x.v"})
+    with pytest.raises(ConfigError, match="source"):
+        am.ApproxMultiplierSpec("trunc", 8, k=2, source="x.v")

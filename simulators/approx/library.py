@@ -18,6 +18,9 @@ Families (unsigned n x n -> 2n bits; ``ApproxMultiplierSpec.name`` is the catalo
 * ``c42_{c}``          Dadda tree whose columns < c use the approximate 4:2 compressor of Yang, Han &
                        Lombardi (DFTS 2015, design 1): carry = x1x2 | x3x4,
                        sum = (x1^x2) | (x3^x4) | x1x2x3x4 (error -1 on 5 of 16 input patterns).
+* ``verilog:<path>``   your own 8x8 gate-level circuit, e.g. one of EvoApproxLib's, read from a Verilog file
+                       in EvoApproxLib's format (`archgym.simulators.approx.evoapprox.import_verilog`); not in
+                       the catalogue, an env adds it with ``env.circuits=[<path>, ...]``.
 
 Bit-level families (exact, trunc, bam, kul, c42) are built as a gate netlist (`build_netlist`), which is
 simulated vectorized with numpy, costed cell by cell and exported to Verilog (archgym.rtl.approx.verilog);
@@ -43,6 +46,7 @@ at the end of the module for floating point, with fp8 e4m3 / e5m2 rounding as th
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -53,7 +57,8 @@ import numpy as np
 from archgym.errors import ConfigError
 from archgym.simulators.arith.cells import AND2, FULL_ADDER, HALF_ADDER, XOR2, Cell
 
-FAMILIES = ("exact", "trunc", "bam", "kul", "mitchell", "drum", "c42")
+FAMILIES = ("exact", "trunc", "bam", "kul", "mitchell", "drum", "c42", "verilog")
+VERILOG_PREFIX = "verilog:"  # the name of a user circuit is this prefix + the path of its Verilog file
 
 # Family-specific cells, same unit-gate model.  MUX2 = (a & ~s) | (b & s): two AND2 + one OR2
 # (Zimmermann 1997, sec. 2.5, complex gates count their equivalent 2-input gates), two levels deep.
@@ -74,16 +79,19 @@ class ApproxMultiplierSpec:
     k: int = 0  # trunc/bam: dropped columns; kul: t; mitchell: w; drum: k; c42: approximate columns
     h: int = 0  # bam: omitted rows
     compensated: bool = False  # trunc only
+    source: str = ""  # verilog only: the path of the circuit's Verilog file
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ConfigError("family", f"'{self.family}' is not one of {', '.join(FAMILIES)}")
         if not isinstance(self.n, int) or not 2 <= self.n <= 16:
             raise ConfigError("n", f"operand width must be an int in [2, 16], got {self.n!r}")
+        if (self.family == "verilog") != bool(self.source):
+            raise ConfigError("source", "a Verilog file is given for, and only for, family 'verilog'")
         limits = {
             "exact": (0, 0), "trunc": (0, 2 * self.n - 1), "bam": (0, 2 * self.n - 1),
             "kul": (0, self.n - 1), "mitchell": (1, self.n - 1), "drum": (2, self.n),
-            "c42": (0, 2 * self.n),
+            "c42": (0, 2 * self.n), "verilog": (0, 0),
         }
         lo, hi = limits[self.family]
         if not isinstance(self.k, int) or not lo <= self.k <= hi:
@@ -106,6 +114,7 @@ class ApproxMultiplierSpec:
             "mitchell": f"mitchell{self.k}",
             "drum": f"drum{self.k}",
             "c42": f"c42_{self.k}",
+            "verilog": VERILOG_PREFIX + self.source,
         }[self.family]
         return base if self.n == 8 else f"{base}@{self.n}"
 
@@ -137,11 +146,25 @@ def _catalogue_cached(n: int) -> dict[str, ApproxMultiplierSpec]:
 
 
 def get_config(name: str, n: int = 8) -> ApproxMultiplierSpec:
-    """Look a configuration up by catalogue name."""
+    """Look a configuration up by catalogue name, or read a user circuit named ``verilog:<path>``."""
+    if isinstance(name, str) and name.startswith(VERILOG_PREFIX):
+        return verilog_config(name[len(VERILOG_PREFIX):], n)
     cat = _catalogue_cached(n)
     if name not in cat:
         raise ConfigError("multiplier", f"unknown configuration '{name}'; valid: {', '.join(cat)}")
     return cat[name]
+
+
+def verilog_config(path: str, n: int = 8) -> ApproxMultiplierSpec:
+    """The configuration of a user circuit: an n x n gate-level multiplier in a Verilog file."""
+    if not isinstance(path, str) or not os.path.isfile(path):
+        raise ConfigError("circuits", f"{path!r} is not a readable Verilog file")
+    cfg = ApproxMultiplierSpec("verilog", n, source=path)
+    try:
+        build_netlist(cfg)  # a malformed file fails here, with the importer's message
+    except ConfigError as exc:
+        raise ConfigError("circuits", f"{path}: {exc.reason}") from None
+    return cfg
 
 
 # ----------------------------------------------------------------------------------------------
@@ -365,9 +388,14 @@ def _reduce(net: Netlist, cols: list[list[int]], approx_cols: int) -> None:
 
 @cache
 def build_netlist(cfg: ApproxMultiplierSpec) -> Netlist:
-    """Gate netlist of a bit-level configuration (exact, trunc, bam, kul, c42)."""
+    """Gate netlist of a bit-level configuration (exact, trunc, bam, kul, c42, verilog)."""
     if cfg.family in ("mitchell", "drum"):
         raise ConfigError("family", f"{cfg.family} is modelled at datapath level, not as a gate netlist")
+    if cfg.family == "verilog":
+        from archgym.simulators.approx.evoapprox import import_verilog  # it builds on this module's Netlist
+
+        with open(cfg.source) as f:
+            return import_verilog(f.read(), cfg.n)
     net = Netlist(cfg.n)
     cols = _pp_bits(cfg, net)
     _reduce(net, cols, cfg.k if cfg.family == "c42" else 0)
@@ -425,6 +453,8 @@ def reference_multiply(cfg: ApproxMultiplierSpec, a: np.ndarray, b: np.ndarray) 
                 m = x * y - (2 * ((x == 3) & (y == 3)) if i + j < cfg.k else 0)
                 out += m << 2 * (i + j)
         return out
+    if cfg.family == "verilog":
+        raise ConfigError("family", "a user circuit has no arithmetic model; use multiply() (its netlist)")
     if cfg.family in ("exact", "c42"):
         if cfg.family == "c42" and cfg.k > 0:
             raise ConfigError("family", "c42 has no arithmetic closed form; use multiply() (netlist)")
