@@ -346,6 +346,11 @@ def print_table(summary: dict[str, Any], file=sys.stdout) -> None:
     print(f"log: {summary['log']}  run: {summary['run_id']}", file=file)
 
 
+#: the ground-truth table's metric columns, those that the family reports (synthesis; DNN accuracy)
+GROUND_TRUTH_COLUMNS = ("delay", "area", "delay_fastest", "area_smallest", "energy_ratio", "accuracy",
+                        "accuracy_drop")
+
+
 def print_ground_truth(summary: dict[str, Any], file=sys.stdout) -> None:
     """The ground-truth table: the run's ground-truth best and every baseline, fast cost beside it."""
     from tabulate import tabulate
@@ -356,14 +361,12 @@ def print_ground_truth(summary: dict[str, Any], file=sys.stdout) -> None:
     entries = ([(f"best found ({summary['agent']}, step {truth['best']['step']})", truth["best"]["fast_cost"],
                  truth["best"])] if truth.get("best") else [])
     entries += [(name, fast.get(name), row) for name, row in truth["baselines"].items()]
+    columns = [k for k in GROUND_TRUTH_COLUMNS if any(k in row["metrics"] for _, _, row in entries)]
     for name, fast_cost, row in entries:
-        m = row["metrics"]
-        rows.append([name, row["cost"], fast_cost, m.get("delay", ""), m.get("area", ""),
-                     m.get("delay_fastest", ""), m.get("area_smallest", "")])
+        rows.append([name, row["cost"], fast_cost, *(row["metrics"].get(k, "") for k in columns)])
     model = ", ".join(f"{k}={v}" for k, v in truth["cost_model"].items())
     print(f"\nground truth ({model}), {len(truth['candidates'])} candidates re-scored:", file=file)
-    print(tabulate(rows, headers=["design", "cost", "fast cost", "delay", "area", "delay_fastest", "area_smallest"],
-                   floatfmt=".4g"), file=file)
+    print(tabulate(rows, headers=["design", "cost", "fast cost", *columns], floatfmt=".4g"), file=file)
     if truth.get("best") and truth.get("best_baseline"):
         dom = truth.get("dominated_by") or []
         print(f"vs best baseline {truth['best_baseline']['name']}: ground-truth cost "

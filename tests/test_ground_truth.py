@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,19 @@ def test_verify_run_matches_direct_ground_truth_evaluations() -> None:
 
     print_ground_truth({"ground_truth": report, "agent": "x", "baselines": {n: {"cost": 1.0} for n in p.baselines()}},
                        Out())
-    assert "ground truth (cost_model=yosys)" in "".join(lines)
+    text = "".join(lines)
+    assert "ground truth (cost_model=yosys)" in text
+    assert "delay_fastest" in text and "accuracy" not in text  # the columns the family reports
+
+
+def test_ground_truth_table_shows_the_metrics_the_family_has(capsys) -> None:
+    row = {"cost": 0.5, "metrics": {"energy_ratio": 0.5, "area": 10.0, "accuracy": 97.0, "accuracy_drop": 0.4}}
+    truth = {"cost_model": {"accuracy_model": "measured"}, "candidates": [row], "best": {**row, "step": 3, "fast_cost": 0.5},
+             "baselines": {"exact": {"cost": 1.0, "metrics": {"energy_ratio": 1.0, "area": 20.0, "accuracy": 97.4,
+                                                              "accuracy_drop": 0.0}}}}
+    print_ground_truth({"ground_truth": truth, "agent": "ga", "baselines": {"exact": {"cost": 1.0}}}, sys.stdout)
+    header = capsys.readouterr().out.splitlines()[2]
+    assert header.split() == ["design", "cost", "fast", "cost", "area", "energy_ratio", "accuracy", "accuracy_drop"]
 
 
 def test_families_without_ground_truth_report_none(tmp_path: Path) -> None:
