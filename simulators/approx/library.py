@@ -116,7 +116,7 @@ class ApproxMultiplierSpec:
             "c42": f"c42_{self.k}",
             "verilog": VERILOG_PREFIX + self.source,
         }[self.family]
-        return base if self.n == 8 else f"{base}@{self.n}"
+        return base if self.n == 8 or self.family == "verilog" else f"{base}@{self.n}"
 
 
 def catalogue(n: int = 8) -> dict[str, ApproxMultiplierSpec]:
