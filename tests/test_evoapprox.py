@@ -122,6 +122,8 @@ def test_bad_netlists_get_a_clear_error() -> None:
         ev.import_verilog(head + "PDKGENAND2X1 u(.A(A[0]), .Y(O[0]));\nendmodule")
     with pytest.raises(ConfigError, match="unsupported expression"):
         ev.import_verilog(head + "assign O[0] = A[0] + B[0];\nendmodule")
+    with pytest.raises(ConfigError, match="unsupported expression"):  # (~a) & b is not ~(a & b): refused
+        ev.import_verilog(head + "assign O[0] = ~A[0] & B[0];\nendmodule")
     with pytest.raises(ConfigError, match="never driven or driven in a loop: x"):
         ev.import_verilog(head + "assign x = y & A[0];\nassign y = x | B[0];\nendmodule")
     with pytest.raises(ConfigError, match=r"output bit\(s\) O\[1\]"):

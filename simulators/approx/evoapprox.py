@@ -126,9 +126,10 @@ def _statements(text: str) -> list[_Statement]:
         rhs = " ".join(rhs.split())
         inverted = rhs.startswith("~")
         body = rhs[1:].strip() if inverted else rhs
-        if body.startswith("(") and body.endswith(")"):
+        grouped = body.startswith("(") and body.endswith(")")
+        if grouped:
             body = body[1:-1].strip()
-        if m := _BINARY.fullmatch(body):
+        if (m := _BINARY.fullmatch(body)) and (grouped or not inverted):  # '~a & b' is not '~(a & b)'
             out.append(_Statement(m[2], (m[1], m[3]), (lhs,), inverted))
         elif _OPERAND.fullmatch(body):
             out.append(_Statement("=", (body,), (lhs,), inverted))
