@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--synth", action="store_true", help="also synthesize both libraries (needs --evoapprox)")
     ap.add_argument("--plot", metavar="PNG", help="write the (MAE%%, relative cost) plane of both libraries")
     args = ap.parse_args(argv)
+    if args.synth and not args.evoapprox:
+        ap.error("--synth compares both libraries synthesized alike: it needs --evoapprox DIR")
     pd.set_option("display.width", 200)
     t0 = time.time()
     ours, pub = archgym_circuits(), published_circuits()
