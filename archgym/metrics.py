@@ -29,16 +29,20 @@ def evaluations_to_reach(costs: Sequence[float], target: float, rel_tol: float =
     return math.nan
 
 
+def pareto_mask(points: np.ndarray) -> np.ndarray:
+    """Which rows of ``points`` (to minimize) no other row dominates; equal rows are all kept."""
+    pts = np.asarray(points, dtype=float)
+    keep = np.zeros(len(pts), dtype=bool)
+    for i, p in enumerate(pts):
+        keep[i] = not np.any(np.all(pts <= p, axis=1) & np.any(pts < p, axis=1))
+    return keep
+
+
 def pareto_front(points: np.ndarray) -> np.ndarray:
     """Rows of ``points`` (to minimize) not dominated by any other row, sorted by the first column."""
     pts = np.unique(np.asarray(points, dtype=float), axis=0)
     pts = pts[np.all(np.isfinite(pts), axis=1)]
-    keep = []
-    for i, p in enumerate(pts):
-        dominated = np.any(np.all(pts <= p, axis=1) & np.any(pts < p, axis=1))
-        if not dominated:
-            keep.append(i)
-    front = pts[keep]
+    front = pts[pareto_mask(pts)]
     return front[np.lexsort(front.T[::-1])] if len(front) else front
 
 

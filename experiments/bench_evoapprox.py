@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from archgym.metrics import pareto_mask
 from archgym.simulators.approx import evoapprox as ev
 from archgym.simulators.approx import library as am
 
@@ -71,10 +72,7 @@ def cheapest_at_most(pub: pd.DataFrame, mae_pct: float, column: str) -> pd.Serie
 
 def pareto_front(df: pd.DataFrame, cost: str) -> pd.Series:
     """Whether each row is on the (MAE%, cost) Pareto front of the whole frame (both minimized)."""
-    mae, c = df["mae_pct"].to_numpy(), df[cost].to_numpy()
-    dominated = ((mae[None, :] <= mae[:, None]) & (c[None, :] <= c[:, None])
-                 & ((mae[None, :] < mae[:, None]) | (c[None, :] < c[:, None]))).any(axis=1)
-    return pd.Series(~dominated, index=df.index)
+    return pd.Series(pareto_mask(df[["mae_pct", cost]].to_numpy()), index=df.index)
 
 
 def part_a(ours: pd.DataFrame, pub: pd.DataFrame) -> pd.DataFrame:
