@@ -195,3 +195,11 @@ def test_bad_user_circuits_get_a_clear_error(tmp_path) -> None:
         build_problem("approx_multiplier", {"circuits": "x.v"})
     with pytest.raises(ConfigError, match="source"):
         am.ApproxMultiplierSpec("trunc", 8, k=2, source="x.v")
+
+
+def test_pareto_mask_keeps_ties_and_drops_dominated_rows() -> None:
+    from archgym.metrics import pareto_front, pareto_mask
+
+    pts = np.array([[0.0, 424.0], [0.0, 424.0], [1.0, 400.0], [1.0, 410.0], [2.0, 400.0], [3.0, 100.0]])
+    assert pareto_mask(pts).tolist() == [True, True, True, False, False, True]  # equal rows both stay
+    np.testing.assert_array_equal(pareto_front(pts), [[0.0, 424.0], [1.0, 400.0], [3.0, 100.0]])  # deduplicated
