@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archgym.errors import ConfigError, DesignError
-from archgym.simulators.npu import costs
-from archgym.simulators.npu.model import NPUDesign, _DrainLines, evaluate, evaluate_layer
+from archgym.simulators.npu import costs, kernels
+from archgym.simulators.npu.model import NPUDesign, evaluate, evaluate_layer
 from archgym.simulators.npu.workloads import Layer, gemm_layer
 
 SYSTOLIC = ("os", "ws", "is")
@@ -215,13 +215,14 @@ def test_a_drain_counts_the_padding_of_every_closed_partial_line_but_its_last():
     """SCALE-Sim's write buffer (write_buffer.empty_drain_buf) counts a drained chunk as lines * bw minus the
     padding of its last line: a partial line closed by an earlier trigger and drained inside a later chunk
     is counted in full."""
-    lines = _DrainLines(bw=10, chunk=3)
-    lines.close(5)        # a trigger after 5 words closes line 0 with 5 valid words ...
-    lines.close(15)       # ... and 10 more fill line 1
-    lines.drain()         # lines 0 and 1: 20 counted for 15 written
-    assert lines.counted == 20
-    assert lines.drain_all(27) == 20 + 12  # 12 more words: line 2 full, line 3 with 2, the last of their chunk
-    exact = _DrainLines(bw=10, chunk=3)
-    exact.close(25)       # one trigger, its partial line last in the chunk: counted exactly
-    exact.drain()
-    assert exact.counted == 25 and exact.drain_all(25) == 25
+    state, partial = kernels.drain_state(10, 3)
+    kernels.close_lines(state, partial, 5)    # a trigger after 5 words closes line 0 with 5 valid words ...
+    kernels.close_lines(state, partial, 15)   # ... and 10 more fill line 1
+    kernels.drain(state, partial)             # lines 0 and 1: 20 counted for 15 written
+    assert state[kernels.COUNTED] == 20
+    # 12 more words: line 2 full, line 3 with 2, the last of their chunk
+    assert kernels.drain_all(state, partial, 27) == 20 + 12
+    state, partial = kernels.drain_state(10, 3)
+    kernels.close_lines(state, partial, 25)   # one trigger, its partial line last in the chunk: counted exactly
+    kernels.drain(state, partial)
+    assert state[kernels.COUNTED] == 25 and kernels.drain_all(state, partial, 25) == 25

@@ -82,7 +82,7 @@ def test_every_dram_read_is_exact(compared: dict) -> None:
 
 def test_dram_writes_and_total_cycles_meet_the_targets(compared: dict) -> None:
     """Issue targets over every case: DRAM writes MAE <= 0.1% and max <= 1% (measured 0.40%: the write
-    buffer's line padding, ``_DrainLines``), total cycles MAE <= 0.5% and max <= 5%."""
+    buffer's line padding, ``kernels.drain_state``), total cycles MAE <= 0.5% and max <= 5%."""
     for suite in ("heldout", "resnet18 all arrays all dataflows", "small all arrays all dataflows", "overall"):
         res = compared["overall"] if suite == "overall" else compared["groups"][
             suite if suite != "heldout" else "heldout all arrays all dataflows"]

@@ -23,12 +23,14 @@ input-stationary, whose folds read backwards; `_DiagCopies` for the forward os/w
 closed form alone over-counted refills by up to +143% on the held-out suite).  With that, DRAM reads
 are exact on every cached SCALE-Sim case (352 layers: ResNet-18, a small suite and the held-out suite
 of random designs, ``experiments/validate_npu.py``).  DRAM writes follow the ofmap buffer's lines
-(``_DrainLines``: SCALE-Sim also counts the padding of partial lines drained inside a chunk), MAE
+(``kernels.drain_state``: SCALE-Sim also counts the padding of partial lines drained inside a chunk), MAE
 0.005%, max 0.40%: the drain triggers sit at fold-level write times.  Operands too large for a copy table
 (COPY_TABLE_LIMIT entries) keep the closed form.  What stays approximate is the timing: SCALE-Sim
 takes the per-cycle maximum of the three operands' stalls, we add stalls of distinct events and place
 refills at fold-level demand lines, rounded to whole cycles (total cycles: MAE 0.14%, max 4.8% over the
-same cases).
+same cases).  The walk's per-word scan and the stall replay are sequential event loops, compiled with
+numba (``kernels.py``; 22x faster than their numpy versions on 95 random small-array cases, identical
+results).
 
 Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
 counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
@@ -39,8 +41,6 @@ Public API: `NPUDesign.from_dict`, `evaluate_layer`, `layer_key`, `area(design)`
 
 from __future__ import annotations
 
-import bisect
-import heapq
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -184,7 +184,7 @@ class _ReadStream:
     n_padded: int    # prefetch matrix size including padding (sets the first fill's size)
     # the words fold k demands (demand order) and, through its table, all their copies' positions
     # (SCALE-Sim's buffers hit on any copy of an address)
-    copies: _FoldWords | _LazyCopies | None = None
+    copies: _IsIfmapCopies | _LazyCopies | None = None
     # descending streams read row by row, each row left to right: the row length per fold (positions)
     row_words: np.ndarray | None = None
 
@@ -324,13 +324,13 @@ def _diag_valid_stream(tile: np.ndarray, n_tiles: int, t: int, n: int,
     return _ReadStream(lo.astype(np.float64), hi.astype(np.float64), False, n_valid, n_tiles * t * n)
 
 
-GROUP_TABLE_LIMIT = 2_000_000  # entries of the per-layer copy table (16 MB per array)
 COPY_TABLE_LIMIT = 20_000_000  # entries (pixels x filter positions); above this the per-word copy scan is
 # skipped to bound memory (a 224x224 output with 7x7 filters needs 2.5M)
 
 
 class _IsIfmapCopies:
-    """Buffer positions of all copies of the words an input-stationary fold reads.
+    """Buffer positions of all copies of the words an input-stationary ifmap stream reads, for the per-word
+    scan (``kernels.walk_conv``).
 
     IS ifmap tiles hold ac output pixels (columns) x the W window entries (rows), row-major, and a
     fold reads rows r1-1 down to r0 of one tile, columns left to right.  An input word (iy, ix, c)
@@ -339,11 +339,11 @@ class _IsIfmapCopies:
 
     Why tables per filter position (r, s) rather than per window index: the rows (r, s, 0..C-1) of
     a tile hold the same pixels, so a word's position is affine in its channel c,
-    ``start[t, rs] + c * count[t, rs] + before[t, j, rs]``: C times less to tabulate and to gather."""
+    ``start[t, rs] + c * count[t, rs] + before[t, j, rs]``: C times less to tabulate."""
 
-    def __init__(self, im: _Im2col, ac: int, col_fold: int):
-        lay = self.l = im.l
-        self.ac = ac
+    def __init__(self, im: _Im2col, ac: int, col_fold: int, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray):
+        lay = im.l
+        self.fc, self.r0, self.r1 = fc, r0, r1
         rs_n = lay.filt_h * lay.filt_w
         pix = np.arange(col_fold * ac).reshape(col_fold, ac)
         x = np.arange(rs_n + 1) * lay.channels
@@ -354,102 +354,15 @@ class _IsIfmapCopies:
         tile_base = np.concatenate(([0], np.cumsum(per_tile)[:-1]))
         self.start = tile_base[:, None] + lay.channels * (np.cumsum(self.count, axis=1) - self.count)
         self.before: np.ndarray = np.cumsum(valid, axis=1) - valid                      # (tile, col, rs)
-        self.n_copies = -(-lay.filt_h // lay.stride) * -(-lay.filt_w // lay.stride)  # candidates per word
-        self._table: tuple[np.ndarray, np.ndarray] | None = None
+        self.geometry = np.array([lay.channels, lay.filt_h, lay.filt_w, lay.stride, lay.ofmap_h, lay.ofmap_w,
+                                  lay.ifmap_h, lay.ifmap_w, ac])
 
-    def _position(self, t: np.ndarray, j: np.ndarray, rs: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return self.start[t, rs] + c * self.count[t, rs] + self.before[t, j, rs]
+    def walk(self, lo_set: np.ndarray, hi_set: np.ndarray, eps: int, n_sets: int, a: int, p: int) -> np.ndarray:
+        """Every miss of the stream: rows (fold, demand line within the fold, slides)."""
+        from archgym.simulators.npu import kernels  # numba: imported by the evaluations that scan only
 
-    def fold_words(self, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray, ar: int
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Window index, pixel and own buffer position of each data word of folds (fc, r0, r1), in
-        demand order (rows r1-1 down to r0, pixels left to right), concatenated, with the fold
-        boundaries.  Vectorized over folds: the walk asks for a few hundred folds at a time."""
-        lay, ac = self.l, self.ac
-        xs = r1[:, None] - 1 - np.arange(ar)[None, :]                        # (K, ar), descending
-        pp = fc[:, None] * ac + np.arange(ac)[None, :]                       # (K, ac)
-        rs, c = np.divmod(np.maximum(xs, 0), lay.channels)
-        r, sx = np.divmod(rs, lay.filt_w)
-        oy, ox = np.divmod(pp, lay.ofmap_w)
-        ok = ((xs >= r0[:, None])[:, :, None] & (pp < lay.ofmap_px)[:, None, :]
-              & (oy[:, None, :] * lay.stride + r[:, :, None] < lay.ifmap_h)
-              & (ox[:, None, :] * lay.stride + sx[:, :, None] < lay.ifmap_w))
-        kk, ii, jj = np.nonzero(ok)                                            # C order = demand order
-        t, rs_w, c_w = fc[kk], rs[kk, ii], c[kk, ii]
-        bounds = np.concatenate(([0], np.cumsum(ok.sum(axis=(1, 2)))))
-        return xs[kk, ii], pp[kk, jj], self._position(t, jj, rs_w, c_w), bounds
-
-    def _group_copies(self, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For groups (filter position rs, pixel p) = rs * P + p: the buffer position of every copy
-        of its channel-0 word (-1 pads) and the per-channel step, each (groups, n_copies)."""
-        lay, ac = self.l, self.ac
-        st, ew = lay.stride, lay.ofmap_w
-        urs, upp = np.divmod(group, lay.ofmap_px)
-        r, sx = np.divmod(urs, lay.filt_w)
-        oy, ox = np.divmod(upp, ew)
-        iy, ix = oy * st + r, ox * st + sx
-        # a copy sits at filter offset (dr, ds) with dr = iy (mod stride): ceil(R/st) x ceil(S/st) candidates
-        dr = (iy % st)[:, None, None] + st * np.arange(-(-lay.filt_h // st))[None, :, None]
-        ds = (ix % st)[:, None, None] + st * np.arange(-(-lay.filt_w // st))[None, None, :]
-        oy2, ox2 = (iy[:, None, None] - dr) // st, (ix[:, None, None] - ds) // st   # (groups, R', S')
-        has = (dr < lay.filt_h) & (ds < lay.filt_w) & (oy2 >= 0) & (ox2 >= 0) & (oy2 < lay.ofmap_h) & (ox2 < ew)
-        t2, j2 = np.divmod(np.where(has, oy2 * ew + ox2, 0), ac)
-        rs2 = np.where(has, dr * lay.filt_w + ds, 0)
-        start = np.where(has, self.start[t2, rs2] + self.before[t2, j2, rs2], -1).reshape(len(group), -1)
-        count = np.where(has, self.count[t2, rs2], 0).reshape(len(group), -1)
-        return start, count
-
-    def copies(self, xx: np.ndarray, pp: np.ndarray) -> np.ndarray:
-        """Buffer positions of every copy of words (window index xx, pixel pp); -1 pads.
-
-        Computed per (filter position, pixel) group and shifted by the channel; the groups of the
-        whole layer are tabulated once when that table is small (most layers), else per call."""
-        lay = self.l
-        rs, c = np.divmod(xx, lay.channels)
-        key = rs * lay.ofmap_px + pp
-        if self._table is None and lay.filt_h * lay.filt_w * lay.ofmap_px * self.n_copies <= GROUP_TABLE_LIMIT:
-            self._table = self._group_copies(np.arange(lay.filt_h * lay.filt_w * lay.ofmap_px))
-        if self._table is not None:
-            start, count = self._table[0][key], self._table[1][key]
-        else:
-            ukey, inv = np.unique(key, return_inverse=True)
-            start, count = (t[inv] for t in self._group_copies(ukey))
-        return np.where(start >= 0, start + c[:, None] * count, -1)
-
-
-class _FoldWords:
-    """The words each fold of an input-stationary ifmap stream demands, computed lazily for a run of
-    folds at a time: the run doubles while the walk keeps asking for folds just past the last run
-    (small arrays, where most folds are scanned) and restarts at one fold after a longer jump (large
-    buffers, where few are), so one vectorized pass serves many folds without computing many that
-    nobody asks for."""
-
-    MAX_WORDS = 1 << 20  # bounds a run's index arrays (~50 MB)
-
-    def __init__(self, table: _IsIfmapCopies, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray, ar: int):
-        self.table, self.fc, self.r0, self.r1, self.ar = table, fc, r0, r1, ar
-        self.n_copies = table.n_copies  # the width of the copies' rows
-        self.max_run = max(1, self.MAX_WORDS // (ar * table.ac))
-        self._start, self._stop, self._run = 0, 0, 1
-        self._data: tuple[np.ndarray, ...] = ()
-
-    def __call__(self, k: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray | None]:
-        """Fold k's words in demand order: their own buffer positions, a function giving every copy's
-        position of the words idx (-1 pads), and no per-word demand lines (the fold's first line serves)."""
-        xx, pp, own = self._words(k)
-        return own, lambda idx: self.table.copies(xx[idx], pp[idx]), None
-
-    def _words(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self._start <= k < self._stop:
-            near = self._stop <= k < self._stop + self._run  # the walk keeps scanning: longer runs
-            self._run = min(2 * self._run, self.max_run) if near else 1
-            sl = slice(k, k + self._run)
-            self._data = self.table.fold_words(self.fc[sl], self.r0[sl], self.r1[sl], self.ar)
-            self._start, self._stop = k, k + self._run
-        xx, pp, own, bounds = self._data
-        i = k - self._start
-        a, b = bounds[i], bounds[i + 1]
-        return xx[a:b], pp[a:b], own[a:b]
+        return kernels.walk_conv(lo_set, hi_set, self.fc, self.r0, self.r1, self.geometry, self.start,
+                                     self.before, self.count, eps, n_sets, a, p)
 
 
 class _DiagCopies:
@@ -474,7 +387,6 @@ class _DiagCopies:
 
     def __init__(self, n_tiles: int, t: int, n: int, entry: Callable[..., tuple[np.ndarray, np.ndarray]],
                  n_words: int, n_slots: int):
-        self.n_copies = n_slots
         k, x, j = np.meshgrid(np.arange(n_tiles), np.arange(t), np.arange(n), indexing="ij")
         word, slot = (a.ravel() for a in entry(k, x, j))  # flat index (k*t + x)*n + j = y*n + j
         m_rows = n_tiles * t
@@ -501,11 +413,13 @@ class _DiagCopies:
         self.bounds = np.concatenate(([0], np.cumsum(per_tile)))
         self.nbytes = sum(x.nbytes for x in (self.table, self.own, self.own_word, self.own_line))
 
-    def tile(self, tile: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
-        """Tile `tile`'s words in demand order: own positions, their copies' positions, demand lines."""
-        sl = slice(self.bounds[tile], self.bounds[tile + 1])
-        word = self.own_word[sl]
-        return self.own[sl], lambda idx: self.table[word[idx]], self.own_line[sl]
+    def walk(self, fold_tile: np.ndarray, lo_set: np.ndarray, hi_set: np.ndarray, eps: int, n_sets: int, a: int,
+             p: int) -> np.ndarray:
+        """Every miss of a stream whose fold k reads tile ``fold_tile[k]``: rows (fold, demand line, slides)."""
+        from archgym.simulators.npu import kernels  # numba: imported by the evaluations that scan only
+
+        return kernels.walk_table(lo_set, hi_set, fold_tile, self.bounds, self.own, self.own_word, self.own_line,
+                                      self.table, eps, n_sets, a, p)
 
 
 COPY_CACHE_BYTES = 512 << 20  # copy tables kept across evaluations (least recently used dropped first)
@@ -529,12 +443,9 @@ class _LazyCopies:
             self._table = table
         return self._table
 
-    def __call__(self, k: int) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], np.ndarray]:
-        return self._get().tile(int(self.fold_tile[k]))
-
-    @property
-    def n_copies(self) -> int:
-        return self._get().n_copies
+    def walk(self, lo_set: np.ndarray, hi_set: np.ndarray, eps: int, n_sets: int, a: int, p: int) -> np.ndarray:
+        """Every miss of the stream (`_DiagCopies.walk`)."""
+        return self._get().walk(self.fold_tile, lo_set, hi_set, eps, n_sets, a, p)
 
 
 def _diag_copies(im: _Im2col, dataflow: str, n_tiles: int, t: int, ar: int,
@@ -574,62 +485,11 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
         hi = base[fc] + im.window_prefix(pix[fc], r1[:, None]).sum(axis=1) - 1
         copies = None
         if mp.col_fold * ac * (layer.filt_h * layer.filt_w + 1) <= COPY_TABLE_LIMIT:
-            copies = _FoldWords(_IsIfmapCopies(im, ac, mp.col_fold), fc, r0, r1, ar)
+            copies = _IsIfmapCopies(im, ac, mp.col_fold, fc, r0, r1)
         ifm = _ReadStream(lo.astype(np.float64), hi.astype(np.float64), True, valid_if, mp.col_fold * ac * w,
                           copies=copies)
         fil = _diag_stream(fr, mp.row_fold, m, ar, w - (mp.row_fold - 1) * ar, 1.0, w * m)
     return ifm, fil
-
-
-def _first_copy_miss(copy_sets: Callable[[np.ndarray], np.ndarray], own_set: np.ndarray, i: int, w0: int,
-                     n_sets: int, a: int) -> tuple[int, np.ndarray] | None:
-    """First word at or after i with no copy in the active window [w0, w0 + a) sets, and the window
-    offsets of its copies; None if every word hits.  `copy_sets(idx)` gives the sets of every copy
-    of the fold's words idx (-1 pads); it is asked only for words whose own copy is not held.  Scans
-    in chunks that double in size, so a miss close to i costs O(chunk), not O(remaining words); the
-    words of a chunk whose own copy is not held are tested against their copies in batches that double
-    too (`_first_without_held_copy`)."""
-    chunk = 256
-    while i < len(own_set):
-        stop = min(i + chunk, len(own_set))
-        out = i + np.flatnonzero((own_set[i:stop] - w0) % n_sets >= a)  # own copy not held
-        found = _first_without_held_copy(copy_sets, out, w0, n_sets, a)
-        if found is not None:
-            return found
-        i, chunk = stop, 2 * chunk
-    return None
-
-
-def _first_without_held_copy(copy_sets: Callable[[np.ndarray], np.ndarray], words: np.ndarray | range, w0: int,
-                             n_sets: int, a: int) -> tuple[int, np.ndarray] | None:
-    """The first of `words` (indices, in demand order) none of whose copies is in the window, and its
-    copies' window offsets; tested in batches that double, so a miss near the start costs little."""
-    start, batch = 0, 64
-    while start < len(words):
-        part = np.asarray(words[start:start + batch])
-        sets = copy_sets(part)
-        held = sets >= 0
-        offs = (sets - w0) % n_sets
-        miss = np.flatnonzero(~((offs < a) & held).any(axis=1))
-        if len(miss):
-            return int(part[miss[0]]), offs[miss[0]][held[miss[0]]]
-        start, batch = start + batch, 2 * batch
-    return None
-
-
-def _first_copy_miss_forward(copy_sets: Callable[[np.ndarray], np.ndarray], own: np.ndarray, i: int, w0: int,
-                             n_sets: int, a: int, eps: int) -> tuple[int, np.ndarray] | None:
-    """`_first_copy_miss` for a fold whose own positions increase (forward streams): when the window does
-    not wrap, the words whose own copy is held are one run of indices (two binary searches), so only
-    the words before and after it are tested against their copies, in batches that double."""
-    if w0 + a > n_sets:
-        return _first_copy_miss(copy_sets, own // eps, i, w0, n_sets, a)
-    held_lo, held_hi = np.searchsorted(own, [w0 * eps, (w0 + a) * eps])
-    for lo, hi in ((i, min(held_lo, len(own))), (max(i, held_hi), len(own))):
-        found = _first_without_held_copy(copy_sets, range(lo, hi), w0, n_sets, a)
-        if found is not None:
-            return found
-    return None
 
 
 def _slides(off, a: int, p: int):
@@ -670,30 +530,15 @@ def _descending_rows(lo: int, hi: int, u: int, w0: int, eps: int, n_sets: int, a
     return w0, slides
 
 
-def _copy_sets(positions_of: Callable[[np.ndarray], np.ndarray], eps: int, memo_shape: tuple[int, int] | None
-               ) -> Callable[[np.ndarray], np.ndarray]:
-    """The hit sets of every copy of a fold's words idx (-1 pads).  With `memo_shape` (backward scans,
-    which may test a word again) each word's copies are computed once; forward scans test each once."""
-    if memo_shape is None:
-        def plain(idx: np.ndarray) -> np.ndarray:
-            pos = positions_of(idx)
-            return np.where(pos >= 0, pos // eps, -1)
-        return plain
-    sets = np.empty(memo_shape, dtype=np.int64)
-    known = np.zeros(memo_shape[0], dtype=bool)
+Bursts = tuple[np.ndarray, np.ndarray]  # refills of one operand: demand lines (float) and counts (int)
 
-    def memo(idx: np.ndarray) -> np.ndarray:
-        todo = idx[~known[idx]]
-        if len(todo):
-            pos = positions_of(todo)
-            sets[todo] = np.where(pos >= 0, pos // eps, -1)
-            known[todo] = True
-        return sets[idx]
-    return memo
+
+def _bursts(pairs: list[tuple[float, int]]) -> Bursts:
+    return np.array([ln for ln, _ in pairs], dtype=np.float64), np.array([n for _, n in pairs], dtype=np.int64)
 
 
 def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.ndarray,
-                      span: tuple[int, int]) -> tuple[int, list[tuple[float, int]]]:
+                      span: tuple[int, int]) -> tuple[int, Bursts]:
     """DRAM words read and the refills as (demand line, count) bursts, for SCALE-Sim's read buffer.
 
     The buffer's content is a ring of L hit-sets of `eps` words in prefetch order; the active window
@@ -711,35 +556,26 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
     refill_words = math.ceil(prefetch / bw) * bw
     bursts: list[tuple[float, int]] = []
     if p <= 0:
-        return words, bursts
-    w0 = 0  # first set of the active window
-    total = 0
-    lo_s = (np.floor(st.lo) // eps).astype(np.int64).tolist()
-    hi_s = (np.floor(np.maximum(st.hi, st.lo)) // eps).astype(np.int64).tolist()
+        return words, _bursts(bursts)
+    lo_set = (np.floor(st.lo) // eps).astype(np.int64)
+    hi_set = (np.floor(np.maximum(st.hi, st.lo)) // eps).astype(np.int64)
     starts = fold_start.tolist()
     lo_line, hi_line = span
+    if st.copies is not None:  # per-word scan of every fold (compiled): a word hits on any copy
+        off = lo_set % n_sets
+        if ((off < a) & (off + hi_set - lo_set < a)).all():
+            return words, _bursts(bursts)  # every tile fits the first window: no refill, no copy table needed
+        missed = st.copies.walk(lo_set, hi_set, eps, n_sets, a, p)
+        lines = fold_start[missed[:, 0]] + lo_line + missed[:, 1]
+        return words + int(missed[:, 2].sum()) * refill_words, (lines, missed[:, 2].copy())
+    w0 = 0  # first set of the active window
+    total = 0
+    lo_s, hi_s = lo_set.tolist(), hi_set.tolist()
     for k, (s_lo, s_hi) in enumerate(zip(lo_s, hi_s)):
         off_lo = (s_lo - w0) % n_sets
         if off_lo < a and off_lo + s_hi - s_lo < a:
             continue  # the whole tile is already in the active window
         line0 = starts[k] + lo_line
-        if st.copies is not None:  # per-word scan: a word hits on any copy
-            own, positions_of, lines = st.copies(k)
-            own_set = own // eps if st.descending else own  # forward scans search positions directly
-            copy_sets = _copy_sets(positions_of, eps, (len(own), st.copies.n_copies) if st.descending else None)
-            i = 0
-            while True:
-                found = (_first_copy_miss(copy_sets, own_set, i, w0, n_sets, a) if st.descending else
-                         _first_copy_miss_forward(copy_sets, own, i, w0, n_sets, a, eps))
-                if found is None:
-                    break
-                j, need = found
-                n = int(np.min(_slides(need, a, p)))
-                w0 = (w0 + n * p) % n_sets
-                bursts.append((line0 + (0 if lines is None else int(lines[j])), n))
-                total += n
-                i = j + 1
-            continue
         if st.descending and st.row_words is not None:
             w0, n = _descending_rows(int(st.lo[k]), int(st.hi[k]), int(st.row_words[k]), w0, eps, n_sets, a, p)
             if n:
@@ -776,7 +612,7 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
                 bursts.append((line0 + (line1 - line0) * min(max(need, 0) / denom, 1.0), 1))
             total += n
             w0 = (w0 + n * p) % n_sets
-    return words + total * refill_words, bursts
+    return words + total * refill_words, _bursts(bursts)
 
 
 def _ofmap_writes_per_fold(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
@@ -791,148 +627,25 @@ def _ofmap_writes_per_fold(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndar
     return per_col * cols[fc], (2 * d.rows - 1, mp.fold_cycles)
 
 
-def _burst_stall(x: float, n: int, dur: float) -> float:
-    """Stall added by n refills of one operand demanded on the same line, the first one waiting x.
-
-    Per refill: a positive wait x adds 2x (SCALE-Sim counts it twice) and the next wait is dur - x;
-    a non-positive wait adds nothing and the next is x + dur.  Closed form over the burst."""
-    total = 0.0
-    while n > 0:
-        if x <= 0:
-            m = min(n, int(-x // dur) + 1)
-            n -= m
-            x += m * dur
-        elif x <= dur:  # alternates x, dur - x, ...: each pair adds 2*dur
-            return total + 2 * dur * (n // 2) + (2 * x if n % 2 else 0.0)
-        else:
-            total += 2 * x
-            x = dur - x
-            n -= 1
-    return total
-
-
-class _DrainLines:
-    """SCALE-Sim's ofmap write buffer at line granularity (write_buffer.py), for its DRAM write count.
-
-    Words fill lines of ``bw``; a drain trigger first closes the partial line (``append_to_trace_mat(
-    force=True)``); a drain sends the next ``chunk`` closed lines and counts lines * bw minus the padding
-    of its *last* line only (``empty_drain_buf``).  A closed partial line inside a chunk is counted in full:
-    SCALE-Sim's DRAM ofmap writes exceed the ofmap by that padding (up to +1.2% on the held-out suite)."""
-
-    def __init__(self, bw: int, chunk: int):
-        self.bw, self.chunk = bw, max(1, chunk)
-        self.covered = 0                     # words in closed lines
-        self.lines = 0                       # closed lines
-        self.partial: dict[int, int] = {}    # closed partial line -> its valid words
-        self.start = 0                       # next line to drain
-        self.counted = 0                     # words SCALE-Sim counts as written to DRAM
-
-    def close(self, words: int) -> None:
-        """The first ``words`` words are written and the line holding the last one is closed."""
-        full, rest = divmod(max(0, words - self.covered), self.bw)
-        self.lines += full
-        if rest:
-            self.partial[self.lines] = rest
-            self.lines += 1
-        self.covered = max(self.covered, words)
-
-    def drain(self) -> None:
-        """One drain of up to ``chunk`` closed lines."""
-        end = min(self.start + self.chunk, self.lines)
-        sent = end - self.start
-        self.counted += sent * self.bw - (self.bw - self.partial.get(end - 1, self.bw) if sent else 0)
-        self.start = end
-
-    def drain_all(self, words: int) -> int:
-        """The end of the layer (``empty_all_buffers``): close and drain every line; the total count."""
-        self.close(words)
-        while self.start < self.lines:
-            self.drain()
-        return self.counted
-
-
-def _stall_cycles(read_bursts: Sequence[tuple[list[tuple[float, int]], int]], wr_lines: np.ndarray,
+def _stall_cycles(read_bursts: Sequence[tuple[Bursts, int]], wr_lines: np.ndarray,
                   wr_cum: np.ndarray, ofmap_words: int, bw: int) -> tuple[float, int]:
-    """Replay SCALE-Sim's memory timing at refill/drain granularity.
+    """Replay SCALE-Sim's memory timing at refill/drain granularity (``kernels.stall_replay``).
 
     Reads: refill k of an operand completes at cycle k*(refill_lines + latency) - 1 (refills queue
     back to back on the DRAM port); a demand that arrives earlier stalls, and SCALE-Sim adds the wait
     twice (read_buffer.service_reads adds `potential_stall_cycles` to the offset twice when positive).
     Writes: the ofmap buffer drains half of itself (ceil(half/bw) lines, one a cycle) once it is more
     than half full; a write that finds it full waits for the running drain (write_buffer.service_writes).
-    Returns the stall cycles and SCALE-Sim's DRAM ofmap write count (``_DrainLines``)."""
-    merged = list(heapq.merge(*[[(ln, op, n) for ln, n in bursts] for op, (bursts, _) in enumerate(read_bursts)]))
-    durations = [dur for _, dur in read_bursts]
-    done = [0] * len(read_bursts)  # refills issued so far per operand
-    total_w = float(wr_cum[-1]) if len(wr_cum) else 0.0
+    ``read_bursts``: the ifmap's and the filter's (demand line, refills) bursts, each with its refill
+    duration.  Returns the stall cycles and SCALE-Sim's DRAM ofmap write count (``kernels.drain_state``)."""
+    from archgym.simulators.npu import kernels
+
+    ((if_lines, if_counts), dur_if), ((f_lines, f_counts), dur_f) = read_bursts
     half = ofmap_words - math.ceil(ofmap_words * ACTIVE_FRACTION)
-    drains = _DrainLines(bw, math.ceil(half / bw))
-
-    lines_l, cum_l = wr_lines.tolist(), wr_cum.tolist()
-    last = len(cum_l) - 1
-
-    def line_at(nw: float) -> float:  # demand line at which the nw-th ofmap word is written
-        i = bisect.bisect_left(cum_l, nw)
-        if i == 0 or i > last:
-            return lines_l[min(i, last)]
-        c0, c1, l0, l1 = cum_l[i - 1], cum_l[i], lines_l[i - 1], lines_l[i]
-        return l0 + (nw - c0) / (c1 - c0) * (l1 - l0)
-
-    def written_by(line: float) -> float:  # ofmap words written by demand line `line`
-        i = bisect.bisect_right(lines_l, line)
-        if i == 0 or i > last:
-            return cum_l[min(i, last)] if i else cum_l[0]
-        c0, c1, l0, l1 = cum_l[i - 1], cum_l[i], lines_l[i - 1], lines_l[i]
-        return c0 + (line - l0) / (l1 - l0) * (c1 - c0) if l1 > l0 else c1
-
-    stall = 0.0
-    free = float(ofmap_words)
-    active = ofmap_words - half
-    n_done = 0.0          # ofmap words written so far
-    drain_end = -math.inf
-    ri = 0
-    while True:
-        # next ofmap event: the buffer fills up during a drain ("full"), or a drain starts ("trigger")
-        w_line, full = math.inf, False
-        if n_done < total_w:
-            n_trig = max(n_done + free - active + 1, n_done)  # first write leaving free < active
-            if drain_end > -math.inf:
-                n_full = n_done + free
-                if n_full <= total_w and line_at(n_full) + stall < drain_end:
-                    w_line, full = line_at(n_full), True
-                else:
-                    n_trig = max(n_trig, written_by(drain_end - stall))
-            if not full and n_trig <= total_w:
-                w_line = line_at(n_trig)
-        r_line = merged[ri][0] if ri < len(merged) else math.inf
-        if r_line == math.inf and w_line == math.inf:
-            return stall, drains.drain_all(round(total_w))
-        if r_line <= w_line:
-            while ri < len(merged) and merged[ri][0] == r_line:  # refills demanded on one line
-                _, op, n = merged[ri]
-                dur = durations[op]
-                first_done = (done[op] + 1) * dur - 1.0
-                stall += _burst_stall(first_done - (r_line + stall) - DRAM_READ_LATENCY, n, dur)
-                done[op] += n
-                ri += 1
-            continue
-        if full:
-            n_done, free = n_done + free, 0.0
-            stall += drain_end - (w_line + stall)
-            start = drain_end
-            drains.close(min(round(n_done) + 1, round(total_w)))  # the next word triggers the drain
-        else:
-            n_new = max(written_by(w_line), n_done + 1)
-            free -= n_new - n_done
-            n_done = n_new
-            start = w_line + stall
-            drains.close(round(n_done))
-        # The timing keeps full-chunk drains: SCALE-Sim's shorter drains when fewer lines wait (and the
-        # free space they return) moved total cycles in 12 cached cases, 10 closer and 2 further
-        # (max error 4.8% -> 5.2%) with this model's fold-level write times.
-        drains.drain()
-        free += drains.chunk * bw
-        drain_end = start + drains.chunk - 1
+    stall, written = kernels.stall_replay(if_lines, if_counts, dur_if, f_lines, f_counts, dur_f,
+                                          np.asarray(wr_lines, np.float64),
+                                          np.asarray(wr_cum, np.float64), ofmap_words, half, bw, DRAM_READ_LATENCY)
+    return stall, int(written)
 
 
 # ------------------------------------------------------------------------------------------------
