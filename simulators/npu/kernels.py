@@ -140,6 +140,64 @@ def walk_conv(lo_set: np.ndarray, hi_set: np.ndarray, fold_col: np.ndarray, row_
     return missed[:m]
 
 
+@numba.njit(cache=True, nogil=True)
+def _im2col_word(p: int, i: int, geometry: np.ndarray) -> tuple[int, int]:
+    """Input word (iy, ix, c) as one integer read by output pixel p at window index i (-1 where the window
+    leaves the input or p, i are padding), and the copy's slot: the copies of word (iy, ix) sit at filter
+    offsets r = iy mod stride + stride * a (and likewise s), so (r // stride, s // stride) numbers them."""
+    n_pixels, window, out_w, channels, filt_w, stride, in_h, in_w, slots_per_row = geometry
+    if p >= n_pixels or i >= window:
+        return -1, 0
+    oy, ox = divmod(p, out_w)
+    rs, c = divmod(i, channels)
+    r, sx = divmod(rs, filt_w)
+    iy, ix = oy * stride + r, ox * stride + sx
+    if iy >= in_h or ix >= in_w:
+        return -1, 0
+    return (iy * in_w + ix) * channels + c, (r // stride) * slots_per_row + sx // stride
+
+
+@numba.njit(cache=True, nogil=True)
+def diag_copies(n_tiles: int, t: int, n: int, pixel_columns: bool, geometry: np.ndarray, n_words: int,
+                n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The copy table of a forward (os/ws) ifmap stream (``model._DiagCopies``): ``table[word, slot]`` the
+    buffer position of every copy, and per tile in demand order each entry's own position, word and demand
+    line, with the tiles' bounds.
+
+    The prefetch matrix stacks ``n_tiles`` tiles of ``t`` rows x ``n`` columns; the entry at tile k, row x,
+    column j is output pixel k * n + j at window index x (``pixel_columns``, os) or pixel x at window index
+    k * n + j (ws).  A position is the entry's rank among valid entries in anti-diagonal order (diagonal
+    y + j, then j); each tile is demanded along its own anti-diagonals, entry (x, j) on line x + j."""
+    m_rows = n_tiles * t
+    pos = np.full((m_rows, n), -1, dtype=np.int32)
+    word = np.empty((m_rows, n), dtype=np.int32)
+    table = np.full((n_words, n_slots), -1, dtype=np.int32)  # positions < 2**31 (COPY_TABLE_LIMIT)
+    count = 0
+    for g in range(m_rows + n - 1):
+        for j in range(max(0, g - m_rows + 1), min(g, n - 1) + 1):
+            y = g - j
+            k, x = divmod(y, t)
+            w, slot = _im2col_word(k * n + j, x, geometry) if pixel_columns else _im2col_word(x, k * n + j, geometry)
+            if w >= 0:
+                word[y, j], pos[y, j] = w, count
+                table[w, slot] = count
+                count += 1
+    own = np.empty(count, dtype=np.int32)
+    own_word = np.empty(count, dtype=np.int32)
+    own_line = np.empty(count, dtype=np.int32)
+    bounds = np.zeros(n_tiles + 1, dtype=np.int64)
+    m = 0
+    for k in range(n_tiles):
+        for d in range(t + n - 1):
+            for j in range(max(0, d - t + 1), min(d, n - 1) + 1):
+                y = k * t + d - j
+                if pos[y, j] >= 0:
+                    own[m], own_word[m], own_line[m] = pos[y, j], word[y, j], d
+                    m += 1
+        bounds[k + 1] = m
+    return table, own, own_word, own_line, bounds
+
+
 # ---- the stall replay ------------------------------------------------------------------------------------
 #: slots of the ofmap write buffer's drain state (`drain_state`): SCALE-Sim's write_buffer.py at line granularity
 BW, CHUNK, COVERED, LINES, START, COUNTED = range(6)

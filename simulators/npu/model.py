@@ -262,22 +262,6 @@ class _Im2col:
         """Most copies of one input word in the im2col operand: ceil(R/stride) x ceil(S/stride)."""
         return -(-self.l.filt_h // self.l.stride) * -(-self.l.filt_w // self.l.stride)
 
-    def address(self, p: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Input word (iy, ix, c) read by output pixel p at window index i, as one integer (-1 where the
-        window leaves the input or p, i are padding: p >= pixels, i >= window), and the copy's slot.
-
-        Why a slot: the copies of word (iy, ix) sit at filter offsets r = iy mod stride + stride * a (and
-        likewise s), so (r // stride, s // stride) numbers them without a search."""
-        lay = self.l
-        ok = (p < lay.ofmap_px) & (i < lay.window)
-        oy, ox = np.divmod(np.where(ok, p, 0), lay.ofmap_w)
-        rs, c = np.divmod(np.where(ok, i, 0), lay.channels)
-        r, sx = np.divmod(rs, lay.filt_w)
-        iy, ix = oy * lay.stride + r, ox * lay.stride + sx
-        ok &= (iy < lay.ifmap_h) & (ix < lay.ifmap_w)
-        slot = (r // lay.stride) * -(-lay.filt_w // lay.stride) + sx // lay.stride
-        return np.where(ok, (iy * lay.ifmap_w + ix) * lay.channels + c, -1), slot
-
     def window_prefix(self, p: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Valid entries among window indices [0, x) of output pixel p (0 for padding pixels)."""
         lay = self.l
@@ -379,38 +363,21 @@ class _DiagCopies:
     column, which reads tile k by the same anti-diagonals its prefetch matrix was rolled out by), so a
     fold's own positions are tile k's positions in increasing order; an entry at tile row y and column
     j is demanded on line y + j of the fold.  The prefetch matrix stacks n_tiles tiles of t rows x n
-    columns; ``entry(k, row, col)`` gives each entry's input word (-1: padding, or a window entry outside
-    the input) and its copy slot (unique among the copies of one word, < n_slots).  A position is the
-    entry's rank in anti-diagonal order among valid entries (closed form + one cumsum).  The table
+    columns: tile k's entry (row x, column j) is pixel k*n + j at window index x (os, ``pixel_columns``) or
+    pixel x at window index k*n + j (ws); each holds an input word (or padding, or a window entry outside
+    the input) in one copy slot (unique among the copies of one word, < n_slots).  A position is the
+    entry's rank in anti-diagonal order among valid entries (``kernels.diag_copies``).  The table
     depends on the layer, the dataflow and the array's rows only, so evaluations share it
     (`_copy_tables`)."""
 
-    def __init__(self, n_tiles: int, t: int, n: int, entry: Callable[..., tuple[np.ndarray, np.ndarray]],
-                 n_words: int, n_slots: int):
-        k, x, j = np.meshgrid(np.arange(n_tiles), np.arange(t), np.arange(n), indexing="ij")
-        word, slot = (a.ravel() for a in entry(k, x, j))  # flat index (k*t + x)*n + j = y*n + j
-        m_rows = n_tiles * t
-        y, jj = np.divmod(np.arange(m_rows * n), n)
-        g = y + jj
-        dg = np.arange(m_rows + n - 1)
-        diag_len = np.minimum(dg, m_rows - 1) - np.maximum(0, dg - n + 1) + 1
-        rank = (np.cumsum(diag_len) - diag_len)[g] + jj - np.maximum(0, g - m_rows + 1)
-        valid = word >= 0
-        in_order = np.zeros(m_rows * n, dtype=np.int32)
-        in_order[rank] = valid
-        pos = (np.cumsum(in_order, dtype=np.int32) - in_order)[rank]  # rank among valid entries (valid ones)
-        self.table = np.full((n_words, n_slots), -1, dtype=np.int32)  # positions < 2**31 (COPY_TABLE_LIMIT)
-        self.table[word[valid], slot[valid]] = pos[valid]
-        # every tile is read in the same local order (anti-diagonals of a t x n block), which the global
-        # order restricted to the tile preserves: each fold's words in demand order without a global sort
-        yl, jl = np.divmod(np.arange(t * n), n)
-        local = np.argsort((yl + jl) * n + jl, kind="stable")
-        demand = (np.arange(n_tiles)[:, None] * (t * n) + local[None, :]).ravel()
-        demand = demand[valid[demand]]
-        self.own, self.own_word = pos[demand], word[demand].astype(np.int32)
-        self.own_line = (yl + jl)[demand % (t * n)].astype(np.int32)
-        per_tile = valid.reshape(n_tiles, -1).sum(axis=1)
-        self.bounds = np.concatenate(([0], np.cumsum(per_tile)))
+    def __init__(self, n_tiles: int, t: int, n: int, layer: Layer, pixel_columns: bool):
+        from archgym.simulators.npu import kernels
+
+        im = _Im2col(layer)
+        geometry = np.array([layer.ofmap_px, layer.window, layer.ofmap_w, layer.channels, layer.filt_w, layer.stride,
+                             layer.ifmap_h, layer.ifmap_w, -(-layer.filt_w // layer.stride)])
+        self.table, self.own, self.own_word, self.own_line, self.bounds = kernels.diag_copies(
+            n_tiles, t, n, pixel_columns, geometry, im.n_words, im.n_slots)
         self.nbytes = sum(x.nbytes for x in (self.table, self.own, self.own_word, self.own_line))
 
     def walk(self, fold_tile: np.ndarray, lo_set: np.ndarray, hi_set: np.ndarray, eps: int, n_sets: int, a: int,
@@ -419,7 +386,7 @@ class _DiagCopies:
         from archgym.simulators.npu import kernels  # numba: imported by the evaluations that scan only
 
         return kernels.walk_table(lo_set, hi_set, fold_tile, self.bounds, self.own, self.own_word, self.own_line,
-                                      self.table, eps, n_sets, a, p)
+                                  self.table, eps, n_sets, a, p)
 
 
 COPY_CACHE_BYTES = 512 << 20  # copy tables kept across evaluations (least recently used dropped first)
@@ -448,14 +415,14 @@ class _LazyCopies:
         return self._get().walk(self.fold_tile, lo_set, hi_set, eps, n_sets, a, p)
 
 
-def _diag_copies(im: _Im2col, dataflow: str, n_tiles: int, t: int, ar: int,
-                 entry: Callable[..., tuple[np.ndarray, np.ndarray]], fold_tile: np.ndarray) -> _LazyCopies | None:
+def _diag_copies(layer: Layer, dataflow: str, n_tiles: int, t: int, ar: int, fold_tile: np.ndarray
+                 ) -> _LazyCopies | None:
     """The lazily built copy table of a forward ifmap stream (os/ws), or None above COPY_TABLE_LIMIT
     entries (the closed form then stands alone)."""
     if n_tiles * t * ar > COPY_TABLE_LIMIT:
         return None
-    return _LazyCopies((im.l.dims, dataflow, ar),
-                       lambda: _DiagCopies(n_tiles, t, ar, entry, im.n_words, im.n_slots), fold_tile)
+    return _LazyCopies((layer.dims, dataflow, ar),
+                       lambda: _DiagCopies(n_tiles, t, ar, layer, pixel_columns=dataflow == "os"), fold_tile)
 
 
 def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
@@ -469,12 +436,12 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
     if d.dataflow == "os":  # ifmap tile k: pixels [k*ar, (k+1)*ar) as columns, window rows
         ifm = _diag_valid_stream(fr, mp.row_fold, w, ar,
                                  lambda k, j, x: im.window_prefix(k * ar + j, x), valid_if)
-        ifm.copies = _diag_copies(im, "os", mp.row_fold, w, ar, lambda k, x, j: im.address(k * ar + j, x), fr)
+        ifm.copies = _diag_copies(layer, "os", mp.row_fold, w, ar, fr)
         fil = _diag_stream(fc, mp.col_fold, w, ac, m - (mp.col_fold - 1) * ac, 1.0, w * m)
     elif d.dataflow == "ws":  # ifmap tile k: window indices [k*ar, (k+1)*ar) as columns, pixel rows
         ifm = _diag_valid_stream(fr, mp.row_fold, npx, ar,
                                  lambda k, j, x: im.pixel_prefix(k * ar + j, x), valid_if)
-        ifm.copies = _diag_copies(im, "ws", mp.row_fold, npx, ar, lambda k, x, j: im.address(x, k * ar + j), fr)
+        ifm.copies = _diag_copies(layer, "ws", mp.row_fold, npx, ar, fr)
         fil = _rowmajor_stream(fc, fr, w, ac, _used(m, ac), ar, 1.0, w * m)
     else:  # is: ifmap tile fc = pixels [fc*ac, ...) as columns, window rows, stored row-major
         pix = np.arange(mp.col_fold * ac).reshape(mp.col_fold, ac)
