@@ -140,6 +140,10 @@ def hydra_entry(main: Callable[[], Any], config_name: str, groups: tuple[str, ..
     """
     register_configs()
     argv = sys.argv[1:]
+    given = {a.partition("=")[0].lstrip("+~") for a in argv}
+    if any(a in ("-h", "--help") for a in argv) and not given.issuperset(groups):
+        print(_usage(main, groups))  # Hydra's own help needs every group chosen: it would raise instead
+        sys.exit(0)
     if not any(a.startswith("-") for a in argv):
         try:
             check_hydra_overrides(argv, config_name, groups)
@@ -147,6 +151,15 @@ def hydra_entry(main: Callable[[], Any], config_name: str, groups: tuple[str, ..
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
     main()
+
+
+def _usage(main: Callable[[], Any], groups: tuple[str, ...]) -> str:
+    """The entry point's usage (its module docstring) with the valid choices of every group, for ``--help``."""
+    doc = (sys.modules[main.__module__].__doc__ or "").strip()
+    choices = [f"  {g}: {', '.join(getattr(registry, f'{g}s').names())}" for g in groups]
+    example = " ".join(f"{g}=<{g}>" for g in groups)
+    return "\n".join([doc, "", "Choices:", *choices, "",
+                      f"Every setting of one choice, with its default: {example} --help"])
 
 
 def writable_directory(path: str | Path, field: str) -> Path:

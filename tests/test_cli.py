@@ -95,6 +95,20 @@ def test_hydra_errors_list_valid_env_names(cli):
     assert "adder" in out.stderr
 
 
+@pytest.mark.parametrize("args", [("--help",), ("-h",), ("env=adder", "--help")])
+def test_help_without_every_choice_lists_the_valid_ones(cli, args):
+    """Hydra's --help composes the config, which needs env and agent chosen: without them it raised."""
+    out = cli("archgym.run", *args)
+    assert out.returncode == 0 and "Traceback" not in out.stderr
+    assert "python -m archgym.run env=<env> agent=<agent>" in out.stdout
+    assert "env: adder, approx_multiplier, multiplier" in out.stdout and "ppo" in out.stdout
+
+
+def test_help_with_every_choice_is_hydras_own(cli):
+    out = cli("archgym.run", "env=adder", "agent=ga", "--help")
+    assert out.returncode == 0 and "== Config ==" in out.stdout and "delay_weight" in out.stdout
+
+
 def test_unsupported_agent_env_pairing_is_a_clear_error():
     from toy_problem import ToyProblem
 
