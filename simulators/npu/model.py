@@ -28,9 +28,9 @@ of random designs, ``experiments/validate_npu.py``).  DRAM writes follow the ofm
 (COPY_TABLE_LIMIT entries) keep the closed form.  What stays approximate is the timing: SCALE-Sim
 takes the per-cycle maximum of the three operands' stalls, we add stalls of distinct events and place
 refills at fold-level demand lines, rounded to whole cycles (total cycles: MAE 0.14%, max 4.8% over the
-same cases).  The walk's per-word scan and the stall replay are sequential event loops, compiled with
-numba (``kernels.py``; 22x faster than their numpy versions on 95 random small-array cases, identical
-results).
+same cases).  The walk's per-word scan, the copy tables it reads and the stall replay are compiled with
+numba (``kernels.py``: sequential event loops numpy cannot vectorize; 46x faster than their numpy
+versions on 95 random small-array cases, identical results).
 
 Row-stationary (Eyeriss, Chen et al., ISCA 2016) is modelled analytically on its own (no SCALE-Sim
 counterpart): logical PE sets of R filter rows x E output rows, 1-D row convolutions in each PE.
@@ -346,7 +346,7 @@ class _IsIfmapCopies:
         from archgym.simulators.npu import kernels  # numba: imported by the evaluations that scan only
 
         return kernels.walk_conv(lo_set, hi_set, self.fc, self.r0, self.r1, self.geometry, self.start,
-                                     self.before, self.count, eps, n_sets, a, p)
+                                 self.before, self.count, eps, n_sets, a, p)
 
 
 class _DiagCopies:
@@ -371,7 +371,7 @@ class _DiagCopies:
     (`_copy_tables`)."""
 
     def __init__(self, n_tiles: int, t: int, n: int, layer: Layer, pixel_columns: bool):
-        from archgym.simulators.npu import kernels
+        from archgym.simulators.npu import kernels  # numba: imported by the evaluations that scan only
 
         im = _Im2col(layer)
         geometry = np.array([layer.ofmap_px, layer.window, layer.ofmap_w, layer.channels, layer.filt_w, layer.stride,
@@ -501,6 +501,7 @@ Bursts = tuple[np.ndarray, np.ndarray]  # refills of one operand: demand lines (
 
 
 def _bursts(pairs: list[tuple[float, int]]) -> Bursts:
+    """(demand line, refills) pairs as the arrays ``kernels.stall_replay`` reads."""
     return np.array([ln for ln, _ in pairs], dtype=np.float64), np.array([n for _, n in pairs], dtype=np.int64)
 
 
@@ -605,7 +606,7 @@ def _stall_cycles(read_bursts: Sequence[tuple[Bursts, int]], wr_lines: np.ndarra
     than half full; a write that finds it full waits for the running drain (write_buffer.service_writes).
     ``read_bursts``: the ifmap's and the filter's (demand line, refills) bursts, each with its refill
     duration.  Returns the stall cycles and SCALE-Sim's DRAM ofmap write count (``kernels.drain_state``)."""
-    from archgym.simulators.npu import kernels
+    from archgym.simulators.npu import kernels  # numba: not imported by the families that never evaluate a layer
 
     ((if_lines, if_counts), dur_if), ((f_lines, f_counts), dur_f) = read_bursts
     half = ofmap_words - math.ceil(ofmap_words * ACTIVE_FRACTION)
