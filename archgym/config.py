@@ -116,13 +116,24 @@ def _field_prefix(config_class: type, kind: str) -> Iterator[None]:
         raise
 
 
+HELP_FLAGS = ("-h", "--help")
+
+
+class HelpRequested(Exception):
+    """``-h``/``--help`` among a command's key=value arguments: its usage is printed instead of a run."""
+
+
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ArchGymError into a one-line message on stderr and exit status 2 (no traceback)."""
+    """Turn ArchGymError into a one-line message on stderr and exit status 2 (no traceback); a help flag
+    prints the command's usage (its module docstring) and exits 0."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except HelpRequested:
+            print((sys.modules[func.__module__].__doc__ or "").strip())
+            sys.exit(0)
         except ArchGymError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
@@ -141,7 +152,7 @@ def hydra_entry(main: Callable[[], Any], config_name: str, groups: tuple[str, ..
     register_configs()
     argv = sys.argv[1:]
     given = {a.partition("=")[0].lstrip("+~") for a in argv}
-    if any(a in ("-h", "--help") for a in argv) and not given.issuperset(groups):
+    if any(a in HELP_FLAGS for a in argv) and not given.issuperset(groups):
         print(_usage(main, groups))  # Hydra's own help needs every group chosen: it would raise instead
         sys.exit(0)
     if not any(a.startswith("-") for a in argv):
@@ -250,6 +261,8 @@ def parse_overrides(argv: list[str], allowed: set[str]) -> tuple[dict[str, str],
     top: dict[str, str] = {}
     nested: list[str] = []
     for arg in argv:
+        if arg in HELP_FLAGS:
+            raise HelpRequested
         if "=" not in arg:
             raise ArchGymError(f"argument '{arg}' is not of the form key=value")
         key, value = arg.split("=", 1)

@@ -104,6 +104,12 @@ def test_help_without_every_choice_lists_the_valid_ones(cli, args):
     assert "env: adder, approx_multiplier, multiplier" in out.stdout and "ppo" in out.stdout
 
 
+@pytest.mark.parametrize("command", ["archgym.list", "archgym.evaluate", "archgym.export"])
+def test_help_of_the_key_value_commands_is_their_usage(cli, command):
+    out = cli(command, "env=adder", "--help")
+    assert out.returncode == 0 and out.stderr == "" and f"python -m {command}" in out.stdout
+
+
 def test_help_with_every_choice_is_hydras_own(cli):
     out = cli("archgym.run", "env=adder", "agent=ga", "--help")
     assert out.returncode == 0 and "== Config ==" in out.stdout and "delay_weight" in out.stdout
