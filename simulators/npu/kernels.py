@@ -57,7 +57,8 @@ def walk_table(lo_set: np.ndarray, hi_set: np.ndarray, fold_tile: np.ndarray, bo
     within the fold, slides).  Fold k reads tile ``fold_tile[k]``, whose words are ``bounds[t]:bounds[t+1]``
     of ``own`` (own position), ``word`` (its row of ``table``, every copy's position, -1: none) and ``line``;
     its tile spans sets ``lo_set[k]..hi_set[k]`` (a tile inside the window is skipped unscanned).  Own positions
-    increase along a fold, so the words held by their own copy are found by binary search, not scanned."""
+    increase along a fold, so the words held by their own copy (one run of the fold, or two where the window
+    wraps around the ring) are found by binary search, not scanned."""
     missed = np.empty((1024, 3), dtype=np.int64)
     m, w0 = 0, 0
     for k in range(lo_set.shape[0]):
@@ -65,16 +66,23 @@ def walk_table(lo_set: np.ndarray, hi_set: np.ndarray, fold_tile: np.ndarray, bo
             continue
         t = fold_tile[k]
         first, end = bounds[t], bounds[t + 1]
-        j, held_lo, held_hi, stale = first, first, first, True
+        j, stale = first, True
+        run1_lo = run1_hi = run2_lo = run2_hi = first
         while j < end:
-            if stale:  # own positions increase along a fold: the words they hold are one run (no wrap)
-                held_lo = held_hi = first
+            if stale:  # own positions increase along a fold: the words they hold are one run, two if it wraps
+                start_at = first + np.searchsorted(own[first:end], w0 * eps)
                 if w0 + a <= n_sets:
-                    held_lo = first + np.searchsorted(own[first:end], w0 * eps)
-                    held_hi = first + np.searchsorted(own[first:end], (w0 + a) * eps)
+                    run1_lo, run1_hi = start_at, first + np.searchsorted(own[first:end], (w0 + a) * eps)
+                    run2_lo = run2_hi = first
+                else:
+                    run1_lo, run1_hi = first, first + np.searchsorted(own[first:end], (w0 + a - n_sets) * eps)
+                    run2_lo, run2_hi = start_at, end
                 stale = False
-            if held_lo <= j < held_hi:
-                j = held_hi
+            if run1_lo <= j < run1_hi:
+                j = run1_hi
+                continue
+            if run2_lo <= j < run2_hi:
+                j = run2_hi
                 continue
             fewest = _slides(own[j], eps, w0, n_sets, a, p)
             q = 0
