@@ -43,6 +43,10 @@ class RandomWalk(Agent):
                     design = candidate
 
 
+#: designs drawn per ``Evaluator.evaluate_batch`` call (the log rows are those of one draw at a time)
+BATCH = 16
+
+
 @dataclass
 class RandomSearchConfig(AgentConfig):
     """Hyperparameters of the RandomSearch agent (``agent.<field>=...``)."""
@@ -64,5 +68,5 @@ class RandomSearch(Agent):
             return
         parametric = with_parameter_face(problem)
         space = parametric.space()
-        while True:
-            evaluator.evaluate(parametric.decode(space.sample(self.rng)))
+        while True:  # the same draws as one at a time, scored as a batch a parallel cost model runs at once
+            evaluator.evaluate_batch([parametric.decode(space.sample(self.rng)) for _ in range(BATCH)])

@@ -100,6 +100,8 @@ class NPUConfig(SequentialFields):
     start: str = option(REFERENCE_BASELINE, "initial design of the sequential face (a baseline name)",
                         choices=tuple(SCALESIM_CONFIGS))
     episode_length: int = option(32, "edits per episode of the sequential face", integer=True, low=1)
+    jobs: int = option(1, "analytical model: processes that evaluate the new layers of a batch of designs (the "
+                          "population agents ga, aco, random); 1 = in this process", integer=True, low=1)
 
 
 def _positive(field: str, value: Any, optional: bool = True) -> None:

@@ -189,6 +189,21 @@ def test_different_seeds_different_designs(agent, tmp_path):
     assert hashes[0] != hashes[1]
 
 
+def test_random_search_scores_batches_of_the_draws_one_at_a_time_would_make(tmp_path):
+    """Random search hands the evaluator batches (a parallel cost model runs them at once): the logged
+    designs are the draws one at a time, in order, and the budget cuts a batch exactly."""
+    from archgym.agents.random_search import BATCH
+    from archgym.config import build_problem
+    from archgym.problem import with_parameter_face
+
+    budget = 2 * BATCH + 5
+    _run("adder", "random", tmp_path, seed=3, budget=budget, env_config={"width": 8})
+    parametric = with_parameter_face(build_problem("adder", {"width": 8}))
+    rng, space = np.random.default_rng(3), parametric.space()
+    expected = [parametric.canonical(parametric.decode(space.sample(rng))) for _ in range(budget)]
+    assert _rows(tmp_path)["design"].tolist() == expected
+
+
 def test_vectorized_ppo_uses_the_budget_exactly(tmp_path):
     summary = _run("adder", "ppo", tmp_path, budget=40, agent_config={"n_envs": 4, "n_steps": 8, "batch_size": 16})
     assert summary["evaluations"] == 40 and len(_rows(tmp_path)) == 40

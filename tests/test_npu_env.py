@@ -138,6 +138,23 @@ def test_deterministic(tmp_path):
     assert runs[0]["best"] == runs[1]["best"]
 
 
+def test_a_batch_evaluated_in_worker_processes_equals_one_process():
+    """env.jobs > 1 evaluates a batch's new layers in spawned workers: the same figures, an invalid design
+    still failing in its own slot."""
+    rng = np.random.default_rng(4)
+    designs = [npu.NPUDesign(rows=int(rng.choice([4, 8, 16])), cols=int(rng.choice([4, 8, 16])),
+                             dataflow=str(rng.choice(["os", "ws", "is", "rs"])), ifmap_kb=int(rng.choice([1, 4, 64])),
+                             dram_bw=int(rng.choice([5, 10])))
+               for _ in range(6)]
+    designs.insert(2, {"rows": 4, "bogus_knob": 1})  # not a design: the model refuses it
+    cfg = {"workload": "resnet18", "layer": "Conv2_1a"}
+    serial = problem(**cfg, jobs=1).simulator.metrics_batch(designs)
+    parallel = problem(**cfg, jobs=2).simulator.metrics_batch(designs)
+    assert isinstance(serial[2], ConfigError) and "bogus_knob" in str(serial[2])
+    for one, two in zip(serial, parallel, strict=True):
+        assert type(one) is type(two) and (one == two if isinstance(one, dict) else str(one) == str(two))
+
+
 def test_choice_overrides_shape_the_space():
     p = problem(choices={"rows": [16, 8], "dataflow": ["ws"]})
     assert p.space().nvec[:3].tolist() == [2, 7, 1] and p.choices["rows"] == (8, 16)

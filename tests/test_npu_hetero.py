@@ -154,3 +154,12 @@ def test_agents_search_it(agent, workload, tmp_path):
     s = execute(RunSpec(env="npu_hetero", agent=agent, budget=24, env_config={"workload": workload, "objective": "edp"},
                         out_dir=str(tmp_path), progress=False))
     assert s["evaluations"] == 24 and s["best"] is not None and math.isfinite(s["best"]["cost"])
+
+
+def test_a_batch_of_systems_in_worker_processes_equals_one_process():
+    """env.jobs > 1: each system's (layer, array) pairs are evaluated in the workers, with the same figures."""
+    cfg = {"workload": "resnet18", "sub_accelerators": 2}
+    one, two = (build_problem("npu_hetero", {**cfg, "jobs": jobs}) for jobs in (1, 2))
+    space, rng = one.space(), np.random.default_rng(0)
+    systems = [one.decode(space.sample(rng)) for _ in range(4)]
+    assert one.simulator.metrics_batch(systems) == two.simulator.metrics_batch(systems)

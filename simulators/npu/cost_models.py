@@ -17,11 +17,14 @@ clock) and ``dram_gbps_avg`` (sustained), then every other numeric figure of the
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from archgym.errors import ConfigError, SimulationError
-from archgym.problem import Simulator
+from archgym.problem import Simulator, _catching
 from archgym.simulators.npu import model
 from archgym.simulators.npu.model import NPUDesign
 from archgym.simulators.npu.system import NPUSystem, evaluate_system
@@ -32,8 +35,8 @@ LAYER_CACHE_ENTRIES = 200_000
 
 
 class _ArrayModel(Simulator[Any]):
-    """Shared mechanism: the configured layers, a bounded per-layer memo, and where per-layer figures
-    come from (``layer_source``: the analytical model, or SCALE-Sim)."""
+    """Shared mechanism: the configured layers, a bounded per-layer memo, where per-layer figures come from
+    (``layer_source``: the analytical model, or SCALE-Sim), and batches of designs in worker processes."""
 
     def __init__(self, config: Any):
         super().__init__(config)
@@ -42,15 +45,51 @@ class _ArrayModel(Simulator[Any]):
         self.word_bytes = int(config.word_bytes)
         self.layer_metrics = self.layer_source(config)
         self._cache: dict[tuple, dict[str, float]] = {}
+        self.jobs = int(getattr(config, "jobs", 1))
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def layer_source(self, config: Any) -> Callable[[Layer, NPUDesign], dict[str, float]]:
         """Cycles and access counts of one layer on one array (the figures the totals are built from)."""
         return model.evaluate_layer
 
+    def layer_pairs(self, design: Any) -> list[tuple[Layer, NPUDesign]]:
+        """Every (layer, array) evaluation the design's totals are built from."""
+        raise NotImplementedError
+
     def _memo(self) -> dict[tuple, dict[str, float]]:
         if len(self._cache) > LAYER_CACHE_ENTRIES:
             self._cache.clear()
         return self._cache
+
+    def metrics_batch(self, designs: list[Any]) -> list[dict[str, float] | Exception]:
+        """With ``jobs`` > 1 (analytical layers only), the layers no design of the batch has seen are evaluated
+        in that many worker processes first; the totals then come from the memo, so the results are those
+        of one process."""
+        if self.jobs > 1 and self.layer_metrics is model.evaluate_layer:
+            self._evaluate_new_layers(designs)
+        return super().metrics_batch(designs)
+
+    def _evaluate_new_layers(self, designs: list[Any]) -> None:
+        """The batch's unseen (layer, array) pairs, evaluated in the worker processes into the memo.  A pair
+        that fails is left out: ``metrics`` meets the same error in this process and reports it."""
+        memo = self._memo()
+        todo: dict[tuple, tuple[Layer, NPUDesign]] = {}
+        for design in designs:
+            try:
+                keyed = [(model.layer_key(layer, d), (layer, d)) for layer, d in self.layer_pairs(design)]
+            except Exception:  # an invalid design: metrics() reports it
+                continue
+            todo.update((key, pair) for key, pair in keyed if key not in memo and key not in todo)
+        if len(todo) < 2:
+            return
+        if self._pool is None:  # spawn: the parent may hold torch's threads, which fork would copy mid-state
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs,
+                                                                mp_context=multiprocessing.get_context("spawn"))
+            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        keys, pairs = list(todo), list(todo.values())
+        step = min(len(pairs), 4 * self.jobs)  # interleaved chunks: neighbouring designs cost alike
+        for i, results in enumerate(self._pool.map(_evaluate_layers, [pairs[i::step] for i in range(step)])):
+            memo.update((k, r) for k, r in zip(keys[i::step], results) if not isinstance(r, Exception))
 
 
 class NPUAnalytical(_ArrayModel):
@@ -64,6 +103,9 @@ class NPUAnalytical(_ArrayModel):
         r = model.evaluate(design, self.layers, cache=self._memo(), layer_evaluator=self.layer_metrics)
         return _env_metrics(r, 3.0 * design.dram_bw * design.word_bytes * self.clock_ghz, self.clock_ghz)
 
+    def layer_pairs(self, design: NPUDesign) -> list[tuple[Layer, NPUDesign]]:
+        return [(layer, design) for layer in self.layers]
+
 
 class NPUSystemAnalytical(_ArrayModel):
     """Several arrays working concurrently on consecutive inputs (``system.evaluate_system``)."""
@@ -71,6 +113,9 @@ class NPUSystemAnalytical(_ArrayModel):
     family = "npu_hetero"
     name = "analytical"
     description = "heterogeneous arrays, each by the analytical array model; steady state = busiest array"
+
+    def layer_pairs(self, design: NPUSystem) -> list[tuple[Layer, NPUDesign]]:
+        return [(layer, design.arrays[a]) for layer, a in zip(self.layers, design.assignment)]
 
     def metrics(self, design: NPUSystem) -> dict[str, float]:
         r = evaluate_system(design, self.layers, cache=self._memo(), layer_evaluator=self.layer_metrics)
@@ -138,6 +183,11 @@ class NPUSystemScaleSim(NPUSystemAnalytical):
 
     def layer_source(self, config: Any) -> Callable[[Layer, NPUDesign], dict[str, float]]:
         return ScaleSimLayers(config)
+
+
+def _evaluate_layers(pairs: list[tuple[Layer, NPUDesign]]) -> list[dict[str, float] | Exception]:
+    """A worker's share of a batch: each (layer, design) pair's figures, or the exception it raised."""
+    return [_catching(model.evaluate_layer, layer, design) for layer, design in pairs]
 
 
 def _env_metrics(r: dict[str, Any], peak_gbps: float, clock_ghz: float) -> dict[str, float]:
