@@ -206,6 +206,101 @@ def diag_copies(n_tiles: int, t: int, n: int, pixel_columns: bool, geometry: np.
     return table, own, own_word, own_line, bounds
 
 
+@numba.njit(cache=True, nogil=True)
+def _bring(s: int, w0: int, n_sets: int, a: int, p: int) -> tuple[int, int]:
+    """Make set s active: the new window start and the slides forward (a ring turn if s is behind)."""
+    off = (s - w0) % n_sets
+    if off < a:
+        return w0, 0
+    n = (off - a + p) // p
+    return (w0 + n * p) % n_sets, n
+
+
+@numba.njit(cache=True, nogil=True)
+def _descending_rows(lo: int, hi: int, u: int, w0: int, eps: int, n_sets: int, a: int, p: int) -> tuple[int, int]:
+    """One fold that reads positions [lo, hi] row by row from the top, each row of u words left to right:
+    the new window start and the slides.
+
+    Why rows matter: a row that straddles the window's lower edge first pulls its low part in (a ring turn,
+    which pushes the window below the edge) and then its high part (a slide forward, which drops the low part
+    again for the next row): SCALE-Sim checks addresses in demand order."""
+    slides = 0
+    pos = hi + 1  # everything at or above pos has been read
+    while pos > lo:
+        top = (pos - 1) // eps
+        if (top - w0) % n_sets < a:  # the next word is held
+            if top < w0 or lo >= w0 * eps:
+                break  # every remaining word is held (below a wrapped window, or above its start)
+            pos = lo + -(-(w0 * eps - lo) // u) * u  # skip the rows held entirely
+            if pos <= lo:
+                break
+        start = max(lo, pos - u)
+        for s in range(start // eps, (pos - 1) // eps + 1):
+            w0, n = _bring(s % n_sets, w0, n_sets, a, p)
+            slides += n
+        pos = start
+    return w0, slides
+
+
+@numba.njit(cache=True, nogil=True)
+def _push(lines: np.ndarray, counts: np.ndarray, m: int, line: float, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Burst m (demand line, refills), growing both arrays by doubling."""
+    if m == lines.shape[0]:
+        lines, counts = np.concatenate((lines, np.empty(m))), np.concatenate((counts, np.empty(m, np.int64)))
+    lines[m], counts[m] = line, count
+    return lines, counts
+
+
+@numba.njit(cache=True, nogil=True)
+def walk_tiles(lo_set: np.ndarray, hi_set: np.ndarray, lo_pos: np.ndarray, hi_pos: np.ndarray,
+               row_words: np.ndarray, descending: bool, fold_start: np.ndarray, lo_line: int, hi_line: int,
+               eps: int, n_sets: int, a: int, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """The refill bursts (demand line, refills) of a stream walked tile by tile, without a per-word scan
+    (``model._read_buffer_walk``).  Fold k reads positions ``lo_pos[k]..hi_pos[k]`` (sets ``lo_set[k]..
+    hi_set[k]``): forward, it streams through the window with one refill per P sets; descending, rows arrive
+    last-first, row by row of ``row_words[k]`` words where given (an empty array: set by set)."""
+    lines, counts = np.empty(64), np.empty(64, dtype=np.int64)
+    m, w0 = 0, 0
+    for k in range(lo_set.shape[0]):
+        s_lo, s_hi = lo_set[k], hi_set[k]
+        if _tile_held(s_lo, s_hi, w0, n_sets, a):
+            continue
+        line0 = fold_start[k] + lo_line
+        if descending and row_words.shape[0] > 0:
+            w0, n = _descending_rows(int(lo_pos[k]), int(hi_pos[k]), int(row_words[k]), w0, eps, n_sets, a, p)
+            if n:
+                lines, counts = _push(lines, counts, m, line0, n)
+                m += 1
+            continue
+        if descending:  # each set below the window costs a ring turn
+            s = s_hi
+            while True:
+                w0, n = _bring(s, w0, n_sets, a, p)
+                if n:
+                    lines, counts = _push(lines, counts, m, line0, n)
+                    m += 1
+                if (s - w0) % n_sets >= s - s_lo:
+                    break
+                s = (w0 - 1) % n_sets
+            continue
+        w0, n = _bring(s_lo, w0, n_sets, a, p)  # the tile's first word
+        if n:
+            lines, counts = _push(lines, counts, m, line0, n)
+            m += 1
+        off_lo = (s_lo - w0) % n_sets
+        off1 = off_lo + (s_hi - s_lo)
+        if off1 >= a:  # the tile streams past the window: one refill per P sets
+            n = (off1 - a + p) // p
+            line1 = fold_start[k] + hi_line
+            denom = max(s_hi - s_lo, 1)
+            for j in range(n):
+                need = a + j * p - off_lo  # sets past s_lo at which refill j is demanded
+                lines, counts = _push(lines, counts, m, line0 + (line1 - line0) * min(max(need, 0) / denom, 1.0), 1)
+                m += 1
+            w0 = (w0 + n * p) % n_sets
+    return lines[:m], counts[:m]
+
+
 # ---- the stall replay ------------------------------------------------------------------------------------
 #: slots of the ofmap write buffer's drain state (`drain_state`): SCALE-Sim's write_buffer.py at line granularity
 BW, CHUNK, COVERED, LINES, START, COUNTED = range(6)

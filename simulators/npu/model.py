@@ -459,50 +459,7 @@ def _streams(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.nd
     return ifm, fil
 
 
-def _slides(off, a: int, p: int):
-    """Slides of P sets that bring a set at window offset `off` (>= A) into a window of A sets."""
-    return -(-(off - a + 1) // p)
-
-
-def _descending_rows(lo: int, hi: int, u: int, w0: int, eps: int, n_sets: int, a: int, p: int) -> tuple[int, int]:
-    """Walk one fold that reads positions [lo, hi] row by row from the top, each row of u words left
-    to right; return the new window start and the number of slides.
-
-    Why rows matter: a row that straddles the window's lower edge first pulls its low part in (a
-    ring turn, which pushes the window below the edge) and then its high part (a slide forward,
-    which drops the low part again for the next row): SCALE-Sim checks addresses in demand order."""
-    slides = 0
-
-    def bring(s: int) -> None:  # make set s active: slide forward (a ring turn if s is behind)
-        nonlocal w0, slides
-        off = (s - w0) % n_sets
-        if off >= a:
-            n = _slides(off, a, p)
-            w0 = (w0 + n * p) % n_sets
-            slides += n
-
-    pos = hi + 1  # everything at or above pos has been read
-    while pos > lo:
-        top = (pos - 1) // eps
-        if (top - w0) % n_sets < a:  # the next word is held
-            if top < w0 or lo >= w0 * eps:
-                break  # every remaining word is held (below a wrapped window, or above its start)
-            pos = lo + -(-(w0 * eps - lo) // u) * u  # skip the rows held entirely
-            if pos <= lo:
-                break
-        start = max(lo, pos - u)
-        for s in range(start // eps, (pos - 1) // eps + 1):
-            bring(s % n_sets)
-        pos = start
-    return w0, slides
-
-
 Bursts = tuple[np.ndarray, np.ndarray]  # refills of one operand: demand lines (float) and counts (int)
-
-
-def _bursts(pairs: list[tuple[float, int]]) -> Bursts:
-    """(demand line, refills) pairs as the arrays ``kernels.stall_replay`` reads."""
-    return np.array([ln for ln, _ in pairs], dtype=np.float64), np.array([n for _, n in pairs], dtype=np.int64)
 
 
 def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.ndarray,
@@ -512,7 +469,8 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
     The buffer's content is a ring of L hit-sets of `eps` words in prefetch order; the active window
     covers A sets and a demanded word outside it slides the window forward (circularly) by P <= A
     sets (read_buffer.new_prefetch), so a step backwards costs a full turn of the ring.  A set at
-    window offset o >= A is reached after ceil((o - A + 1) / P) slides (`_slides`, O(1))."""
+    window offset o >= A is reached after ceil((o - A + 1) / P) slides (O(1)).  Both walks, tile by tile
+    (``kernels.walk_tiles``) and word by word (the copies' ``walk``), are compiled."""
     eps = math.ceil(buf_words / SETS_PER_BUFFER)
     active = math.ceil(buf_words * ACTIVE_FRACTION)
     prefetch = buf_words - active
@@ -522,65 +480,25 @@ def _read_buffer_walk(st: _ReadStream, buf_words: int, bw: int, fold_start: np.n
     fetch_rows = math.ceil(st.n_padded / bw)
     words = min(math.ceil(active / bw), fetch_rows) * bw  # initial fill of the active half
     refill_words = math.ceil(prefetch / bw) * bw
-    bursts: list[tuple[float, int]] = []
+    no_refill = (np.empty(0), np.empty(0, dtype=np.int64))
     if p <= 0:
-        return words, _bursts(bursts)
+        return words, no_refill
     lo_set = (np.floor(st.lo) // eps).astype(np.int64)
     hi_set = (np.floor(np.maximum(st.hi, st.lo)) // eps).astype(np.int64)
-    starts = fold_start.tolist()
     lo_line, hi_line = span
     if st.copies is not None:  # per-word scan of every fold (compiled): a word hits on any copy
         off = lo_set % n_sets
         if ((off < a) & (off + hi_set - lo_set < a)).all():
-            return words, _bursts(bursts)  # every tile fits the first window: no refill, no copy table needed
+            return words, no_refill  # every tile fits the first window: no refill, no copy table needed
         missed = st.copies.walk(lo_set, hi_set, eps, n_sets, a, p)
         lines = fold_start[missed[:, 0]] + lo_line + missed[:, 1]
         return words + int(missed[:, 2].sum()) * refill_words, (lines, missed[:, 2].copy())
-    w0 = 0  # first set of the active window
-    total = 0
-    lo_s, hi_s = lo_set.tolist(), hi_set.tolist()
-    for k, (s_lo, s_hi) in enumerate(zip(lo_s, hi_s)):
-        off_lo = (s_lo - w0) % n_sets
-        if off_lo < a and off_lo + s_hi - s_lo < a:
-            continue  # the whole tile is already in the active window
-        line0 = starts[k] + lo_line
-        if st.descending and st.row_words is not None:
-            w0, n = _descending_rows(int(st.lo[k]), int(st.hi[k]), int(st.row_words[k]), w0, eps, n_sets, a, p)
-            if n:
-                bursts.append((line0, n))
-                total += n
-            continue
-        if st.descending:  # rows arrive last-first; each set below the window costs a ring turn
-            s = s_hi
-            while True:
-                off = (s - w0) % n_sets
-                if off >= a:
-                    n = _slides(off, a, p)
-                    w0 = (w0 + n * p) % n_sets
-                    bursts.append((line0, n))
-                    total += n
-                    off = (s - w0) % n_sets
-                if off >= s - s_lo:
-                    break
-                s = (w0 - 1) % n_sets
-            continue
-        if off_lo >= a:  # the tile's first word is outside the window
-            n = _slides(off_lo, a, p)
-            w0 = (w0 + n * p) % n_sets
-            bursts.append((line0, n))
-            total += n
-            off_lo = (s_lo - w0) % n_sets
-        off1 = off_lo + (s_hi - s_lo)
-        if off1 >= a:  # the tile streams past the window: one refill per P sets
-            n = _slides(off1, a, p)
-            line1 = starts[k] + hi_line
-            denom = max(s_hi - s_lo, 1)
-            for j in range(n):
-                need = a + j * p - off_lo  # sets past s_lo at which refill j is demanded
-                bursts.append((line0 + (line1 - line0) * min(max(need, 0) / denom, 1.0), 1))
-            total += n
-            w0 = (w0 + n * p) % n_sets
-    return words + total * refill_words, _bursts(bursts)
+    from archgym.simulators.npu import kernels  # numba: not imported by the families that never evaluate a layer
+
+    row_words = np.empty(0) if st.row_words is None else np.asarray(st.row_words, dtype=np.float64)
+    lines, counts = kernels.walk_tiles(lo_set, hi_set, st.lo, st.hi, row_words, st.descending, fold_start, lo_line,
+                                       hi_line, eps, n_sets, a, p)
+    return words + int(counts.sum()) * refill_words, (lines, counts)
 
 
 def _ofmap_writes_per_fold(layer: Layer, d: NPUDesign, mp: _Mapping, fc: np.ndarray, fr: np.ndarray
