@@ -326,27 +326,27 @@ class _IsIfmapCopies:
     ``start[t, rs] + c * count[t, rs] + before[t, j, rs]``: C times less to tabulate."""
 
     def __init__(self, im: _Im2col, ac: int, col_fold: int, fc: np.ndarray, r0: np.ndarray, r1: np.ndarray):
-        lay = im.l
+        self.im, self.ac, self.col_fold = im, ac, col_fold
         self.fc, self.r0, self.r1 = fc, r0, r1
-        rs_n = lay.filt_h * lay.filt_w
-        pix = np.arange(col_fold * ac).reshape(col_fold, ac)
-        x = np.arange(rs_n + 1) * lay.channels
-        pref = im.window_prefix(pix[:, :, None], x[None, None, :])          # (tile, col, rs + 1)
-        valid = np.diff(pref, axis=2) > 0                                   # pixel j covers (r, s)
-        self.count = valid.sum(axis=1)                                      # (tile, rs)
-        per_tile = lay.channels * self.count.sum(axis=1)
-        tile_base = np.concatenate(([0], np.cumsum(per_tile)[:-1]))
-        self.start = tile_base[:, None] + lay.channels * (np.cumsum(self.count, axis=1) - self.count)
-        self.before: np.ndarray = np.cumsum(valid, axis=1) - valid                      # (tile, col, rs)
-        self.geometry = np.array([lay.channels, lay.filt_h, lay.filt_w, lay.stride, lay.ofmap_h, lay.ofmap_w,
-                                  lay.ifmap_h, lay.ifmap_w, ac])
 
     def walk(self, lo_set: np.ndarray, hi_set: np.ndarray, eps: int, n_sets: int, a: int, p: int) -> np.ndarray:
-        """Every miss of the stream: rows (fold, demand line within the fold, slides)."""
+        """Every miss of the stream: rows (fold, demand line within the fold, slides).  The position tables are
+        built here, not with the stream: most evaluations never scan."""
         from archgym.simulators.npu import kernels  # numba: imported by the evaluations that scan only
 
-        return kernels.walk_conv(lo_set, hi_set, self.fc, self.r0, self.r1, self.geometry, self.start,
-                                 self.before, self.count, eps, n_sets, a, p)
+        lay, ac = self.im.l, self.ac
+        pix = np.arange(self.col_fold * ac).reshape(self.col_fold, ac)
+        x = np.arange(lay.filt_h * lay.filt_w + 1) * lay.channels
+        pref = self.im.window_prefix(pix[:, :, None], x[None, None, :])     # (tile, col, rs + 1)
+        valid = np.diff(pref, axis=2) > 0                                   # pixel j covers (r, s)
+        count = valid.sum(axis=1)                                           # (tile, rs)
+        tile_base = np.concatenate(([0], np.cumsum(lay.channels * count.sum(axis=1))[:-1]))
+        start = tile_base[:, None] + lay.channels * (np.cumsum(count, axis=1) - count)
+        before: np.ndarray = np.cumsum(valid, axis=1) - valid              # (tile, col, rs)
+        geometry = np.array([lay.channels, lay.filt_h, lay.filt_w, lay.stride, lay.ofmap_h, lay.ofmap_w,
+                             lay.ifmap_h, lay.ifmap_w, ac])
+        return kernels.walk_conv(lo_set, hi_set, self.fc, self.r0, self.r1, geometry, start, before, count,
+                                 eps, n_sets, a, p)
 
 
 class _DiagCopies:
