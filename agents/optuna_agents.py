@@ -1,9 +1,11 @@
 """Optuna-based agents on the parameter face: TPE, GP (Bayesian), CMA-ES, NSGA-II.
 
-Each agent drives an optuna study with the ask-and-tell interface: ask a trial over the env's
-DesignSpace distributions, decode it to a design, evaluate it through the Evaluator, tell the
-cost.  ``storage`` takes any optuna storage URL (``sqlite:///study.db``, PostgreSQL, ...), so
-several processes or machines can share one study and optuna-dashboard can open it.
+Each agent drives an optuna study with the ask-and-tell interface: ask trials over the env's
+DesignSpace distributions, decode them to designs, evaluate them through the Evaluator, tell the
+costs.  NSGA-II asks the rest of a generation at once (the same trials as one at a time), so a
+parallel cost model scores it as one batch.  ``storage`` takes any optuna storage URL
+(``sqlite:///study.db``, PostgreSQL, ...), so several processes or machines can share one study
+and optuna-dashboard can open it.
 
 Infeasible designs are told as a penalty (twice the worst feasible cost seen so far), failed
 evaluations as FAIL trials, so the samplers learn to avoid both.  NSGA-II (and TPE with
@@ -102,20 +104,28 @@ class OptunaAgent(Agent):
         )
         worst = None
         while not evaluator.exhausted:  # never ask a trial the budget cannot evaluate (it would stay RUNNING)
-            trial = study.ask(distributions)
-            design = problem.decode(trial.params)
-            evaluation = evaluator.evaluate(design)
-            if evaluation.failed:
-                study.tell(trial, state=TrialState.FAIL)
-                continue
-            values: Any
-            if evaluation.feasible:
-                values = problem.objectives(evaluation) if multi else evaluation.cost
-                worst = values if worst is None else _elementwise(max, worst, values)
-            else:
-                values = _penalty(worst, len(directions))
-            trial.set_user_attr("feasible", evaluation.feasible)
-            study.tell(trial, values)
+            size = self.batch_size(study)
+            if evaluator.remaining is not None:
+                size = min(size, evaluator.remaining)
+            trials = [study.ask(distributions) for _ in range(size)]
+            evaluations = evaluator.evaluate_batch([problem.decode(trial.params) for trial in trials])
+            for trial, evaluation in zip(trials, evaluations):  # told in order: as if one at a time
+                if evaluation.failed:
+                    study.tell(trial, state=TrialState.FAIL)
+                    continue
+                values: Any
+                if evaluation.feasible:
+                    values = problem.objectives(evaluation) if multi else evaluation.cost
+                    worst = values if worst is None else _elementwise(max, worst, values)
+                else:
+                    values = _penalty(worst, len(directions))
+                trial.set_user_attr("feasible", evaluation.feasible)
+                study.tell(trial, values)
+
+    def batch_size(self, study) -> int:
+        """Trials asked before any is told.  One for the model-based samplers, which learn from
+        every trial; population samplers override it."""
+        return 1
 
 
 def _check_storage_url(url: str) -> None:
@@ -225,6 +235,24 @@ class NSGA2Agent(OptunaAgent):
     description = "optuna NSGA-II, multi-objective (Pareto front of the env's objectives)"
     config_class = NSGA2Config
     multi_objective = True
+
+    def batch_size(self, study) -> int:
+        """The trials left in the current generation.  NSGA-II breeds a generation from the
+        previous one alone, so asking them together samples exactly the trials that one at a time
+        would, and a parallel cost model (synthesis, ``env.jobs``) scores the generation at once.
+        A failed trial does not count towards its generation (as in optuna): the next batch
+        refills it."""
+        from optuna.samplers import NSGAIISampler
+        from optuna.trial import TrialState
+
+        key = NSGAIISampler._get_generation_key()
+        generations = [t.system_attrs.get(key) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+        generations = [g for g in generations if g is not None]
+        size = self.config.population_size
+        if not generations:
+            return size
+        done = generations.count(max(generations))
+        return size - done if done < size else size
 
     def make_sampler(self):
         import optuna

@@ -204,6 +204,43 @@ def test_random_search_scores_batches_of_the_draws_one_at_a_time_would_make(tmp_
     assert _rows(tmp_path)["design"].tolist() == expected
 
 
+def test_nsga2_asks_a_generation_at_once_and_samples_what_one_at_a_time_would(tmp_path, monkeypatch):
+    """NSGA-II hands the evaluator the rest of a generation per call (a parallel cost model runs it at
+    once).  The logged rows are exactly those of asking one trial at a time, failed evaluations (which
+    do not count towards a generation) included, and the budget cuts the last batch exactly."""
+    from archgym.agents.optuna_agents import NSGA2Agent
+    from archgym.envs.adder import AdderProblem
+    from archgym.evaluator import Evaluator
+    from archgym.problem import design_hash
+
+    score = AdderProblem.score
+
+    def flaky(self, design, metrics):  # a cost model that crashes on a deterministic subset of designs
+        if design_hash(self.canonical(design)).endswith(("0", "1", "2")):
+            raise RuntimeError("cost model crashed")
+        return score(self, design, metrics)
+
+    monkeypatch.setattr(AdderProblem, "score", flaky)
+    sizes: list[int] = []
+    evaluate_batch = Evaluator.evaluate_batch
+
+    def spy(self, designs):
+        sizes.append(len(designs))
+        return evaluate_batch(self, designs)
+
+    monkeypatch.setattr(Evaluator, "evaluate_batch", spy)
+    config = {"width": 8}
+    _run("adder", "nsga2", tmp_path / "batched", budget=45, env_config=config, agent_config={"population_size": 8})
+    batched = _rows(tmp_path / "batched")
+    assert sizes[0] == 8 and max(sizes) == 8 and sum(sizes) == 45
+    assert any(s < 8 for s in sizes[:-1])  # a generation refilled after its failures
+    assert batched["failed"].astype(bool).any()
+    monkeypatch.setattr(NSGA2Agent, "batch_size", lambda self, study: 1)
+    _run("adder", "nsga2", tmp_path / "single", budget=45, env_config=config, agent_config={"population_size": 8})
+    single = _rows(tmp_path / "single")
+    assert batched["design"].tolist() == single["design"].tolist()
+
+
 def test_vectorized_ppo_uses_the_budget_exactly(tmp_path):
     summary = _run("adder", "ppo", tmp_path, budget=40, agent_config={"n_envs": 4, "n_steps": 8, "batch_size": 16})
     assert summary["evaluations"] == 40 and len(_rows(tmp_path)) == 40
